@@ -1,0 +1,9 @@
+/**
+ * `@x/nexus-ws`: the fastest WebSocket and HTTP/1.1 client on Deno.
+ *
+ * @module
+ */
+export * from "./src/errors.ts";
+export * from "./src/transport.ts";
+export * from "./src/ws/client.ts";
+export * from "./src/ws/message.ts";

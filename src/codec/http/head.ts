@@ -1,0 +1,283 @@
+/**
+ * HTTP/1.1 response head parsing (status line and header fields), shared by
+ * the WebSocket handshake and the HTTP response reader.
+ *
+ * @module
+ */
+
+import { HttpProtocolError } from "../../errors.ts";
+import type { ReadBuf } from "../read_buf.ts";
+
+/**
+ * Header fields of a response, in arrival order, with case-insensitive
+ * lookup. Names are stored lower-cased.
+ *
+ * @example
+ * ```ts
+ * import { HeaderList } from "@x/nexus-ws/codec";
+ * const h = new HeaderList();
+ * h.append("Content-Type", "text/plain");
+ * console.assert(h.get("content-type") === "text/plain");
+ * ```
+ */
+export class HeaderList implements Iterable<[string, string]> {
+  #names: string[] = [];
+  #values: string[] = [];
+
+  /** Adds a field (name lower-cased). */
+  append(name: string, value: string): void {
+    this.#names.push(name.toLowerCase());
+    this.#values.push(value);
+  }
+  /** The value of `name`; several fields are joined with `", "`; `null` when absent. */
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    let out: string | null = null;
+    for (let i = 0; i < this.#names.length; i++) {
+      if (this.#names[i] === key) {
+        out = out === null ? this.#values[i] : `${out}, ${this.#values[i]}`;
+      }
+    }
+    return out;
+  }
+  /** Every value of `name`, one per field. */
+  getAll(name: string): string[] {
+    const key = name.toLowerCase();
+    const out: string[] = [];
+    for (let i = 0; i < this.#names.length; i++) {
+      if (this.#names[i] === key) out.push(this.#values[i]);
+    }
+    return out;
+  }
+  /** Whether a field named `name` is present. */
+  has(name: string): boolean {
+    return this.#names.includes(name.toLowerCase());
+  }
+  /** Number of fields. */
+  get size(): number {
+    return this.#names.length;
+  }
+  /** `[name, value]` pairs in arrival order. */
+  *[Symbol.iterator](): Iterator<[string, string]> {
+    for (let i = 0; i < this.#names.length; i++) {
+      yield [this.#names[i], this.#values[i]];
+    }
+  }
+  /** A `Map` of lower-case name to (joined) value. */
+  toMap(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const [k, v] of this) m.set(k, m.has(k) ? `${m.get(k)}, ${v}` : v);
+    return m;
+  }
+}
+
+/**
+ * A parsed response head.
+ *
+ * @example
+ * ```ts
+ * import { HeadReader, ReadBuf } from "@x/nexus-ws/codec";
+ * const rb = new ReadBuf();
+ * rb.push(new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n"));
+ * const head = new HeadReader().read(rb)!;
+ * console.assert(head.status === 204 && head.minorVersion === 1);
+ * ```
+ */
+export interface ResponseHead {
+  /** `1` for HTTP/1.1, `0` for HTTP/1.0. */
+  minorVersion: number;
+  /** Three-digit status code. */
+  status: number;
+  /** Reason phrase (may be empty). */
+  reason: string;
+  /** Header fields. */
+  headers: HeaderList;
+}
+
+/** Limits for {@link HeadReader}. */
+export interface HeadLimits {
+  /** Largest head in bytes, status line to the blank line. Default 16384. */
+  maxHeadSize?: number;
+  /** Most header fields. Default 100. */
+  maxHeaders?: number;
+}
+
+const CR = 13, LF = 10;
+
+// tchar per RFC 9110 §5.6.2
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
+for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+
+/** Whether `s` is a non-empty RFC 9110 token (a valid method or header name). */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+function latin1(b: Uint8Array, from: number, to: number): string {
+  let s = "";
+  for (let i = from; i < to; i += 4096) {
+    s += String.fromCharCode.apply(
+      null,
+      b.subarray(i, Math.min(to, i + 4096)) as unknown as number[],
+    );
+  }
+  return s;
+}
+
+/**
+ * Finds and parses one response head at the front of a {@link ReadBuf}. It
+ * remembers how far it has searched, so bytes arriving one at a time are
+ * scanned once. On success the head is consumed from the buffer and what
+ * follows it (body or frames) stays there.
+ *
+ * Refuses with {@link HttpProtocolError}: a head over `maxHeadSize`, more
+ * than `maxHeaders` fields, a bad status line, a field name that is not a
+ * token, obs-fold (a line starting with whitespace), a bare CR or LF, NUL or
+ * other control bytes in a value.
+ *
+ * @example
+ * ```ts
+ * import { HeadReader, ReadBuf } from "@x/nexus-ws/codec";
+ * const rb = new ReadBuf();
+ * const reader = new HeadReader();
+ * rb.push(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-"));
+ * console.assert(reader.read(rb) === null);
+ * rb.push(new TextEncoder().encode("Length: 0\r\n\r\n"));
+ * console.assert(reader.read(rb)!.headers.get("content-length") === "0");
+ * ```
+ */
+export class HeadReader {
+  #scanned = 0;
+  #maxHeadSize: number;
+  #maxHeaders: number;
+
+  /** Creates a reader with the given limits. */
+  constructor(limits: HeadLimits = {}) {
+    this.#maxHeadSize = limits.maxHeadSize ?? 16384;
+    this.#maxHeaders = limits.maxHeaders ?? 100;
+  }
+
+  /** Forgets the search position (call before reading a new head). */
+  reset(): void {
+    this.#scanned = 0;
+  }
+
+  /**
+   * Parses a head from the buffer: `null` when more bytes are needed,
+   * the head (consumed from the buffer) when complete; throws
+   * {@link HttpProtocolError} when it is invalid or too large.
+   */
+  read(rb: ReadBuf): ResponseHead | null {
+    const b = rb.bytes, start = rb.start, end = rb.end;
+    const limit = Math.min(end, start + this.#maxHeadSize);
+    let i = start + Math.max(0, this.#scanned - 3);
+    let headEnd = -1;
+    for (; i + 3 < limit; i++) {
+      if (
+        b[i + 3] === LF && b[i + 2] === CR && b[i + 1] === LF && b[i] === CR
+      ) {
+        headEnd = i + 4;
+        break;
+      }
+    }
+    if (headEnd < 0) {
+      this.#scanned = i - start;
+      if (end - start >= this.#maxHeadSize) {
+        throw new HttpProtocolError(
+          `Expected a response head within ${this.#maxHeadSize} bytes, got more without the end of the head`,
+        );
+      }
+      return null;
+    }
+    this.#scanned = 0;
+    const head = this.#parse(b, start, headEnd - 2);
+    rb.consume(headEnd - start);
+    return head;
+  }
+
+  #parse(b: Uint8Array, start: number, end: number): ResponseHead {
+    // end points at the CRLF that terminates the last line (or the status line)
+    let lineEnd = lineEndFrom(b, start, end);
+    const statusLine = latin1(b, start, lineEnd);
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/
+      .exec(statusLine);
+    if (!m) {
+      throw new HttpProtocolError(
+        `Expected a status line "HTTP/1.x NNN reason", got ${
+          JSON.stringify(statusLine.slice(0, 64))
+        }`,
+      );
+    }
+    const headers = new HeaderList();
+    let pos = lineEnd + 2;
+    while (pos < end) {
+      lineEnd = lineEndFrom(b, pos, end);
+      if (b[pos] === 32 || b[pos] === 9) {
+        throw new HttpProtocolError(
+          "Expected a header field, got an obs-fold continuation line",
+        );
+      }
+      if (headers.size >= this.#maxHeaders) {
+        throw new HttpProtocolError(
+          `Expected at most ${this.#maxHeaders} header fields, got more`,
+        );
+      }
+      let colon = pos;
+      while (colon < lineEnd && b[colon] !== 58) colon++;
+      const name = latin1(b, pos, colon);
+      if (colon === lineEnd || !isToken(name)) {
+        throw new HttpProtocolError(
+          `Expected a header "name: value", got ${
+            JSON.stringify(latin1(b, pos, Math.min(lineEnd, pos + 64)))
+          }`,
+        );
+      }
+      let vs = colon + 1, ve = lineEnd;
+      while (vs < ve && (b[vs] === 32 || b[vs] === 9)) vs++;
+      while (ve > vs && (b[ve - 1] === 32 || b[ve - 1] === 9)) ve--;
+      for (let k = vs; k < ve; k++) {
+        const c = b[k];
+        if ((c < 32 && c !== 9) || c === 127) {
+          throw new HttpProtocolError(
+            `Expected no control bytes in header "${name}", got 0x${
+              c.toString(16).padStart(2, "0")
+            }`,
+          );
+        }
+      }
+      headers.append(name, latin1(b, vs, ve));
+      pos = lineEnd + 2;
+    }
+    return {
+      minorVersion: Number(m[1]),
+      status: Number(m[2]),
+      reason: m[3] ?? "",
+      headers,
+    };
+  }
+}
+
+/** Index of the CR of the CRLF ending the line at `pos`; refuses bare CR/LF. */
+function lineEndFrom(b: Uint8Array, pos: number, end: number): number {
+  for (let i = pos; i < end; i++) {
+    const c = b[i];
+    if (c === CR) {
+      if (b[i + 1] !== LF) {
+        throw new HttpProtocolError("Expected CRLF, got a bare CR in the head");
+      }
+      return i;
+    }
+    if (c === LF) {
+      throw new HttpProtocolError("Expected CRLF, got a bare LF in the head");
+    }
+  }
+  return end;
+}

@@ -1,0 +1,575 @@
+/**
+ * `WsClient` and `connect()`: the async WebSocket client over a
+ * {@link Transport}. It moves bytes between the transport and the sans-IO
+ * codec and turns codec events into the async API.
+ *
+ * @module
+ */
+
+import {
+  ConnectionClosedError,
+  HandshakeError,
+  HttpProtocolError,
+  ProtocolError,
+  TimeoutError,
+} from "../errors.ts";
+import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
+import { HeadReader } from "../codec/http/head.ts";
+import { FrameReader, NEED_MORE, Opcode } from "../codec/ws/frame_reader.ts";
+import { FrameWriter, WriteBuf } from "../codec/ws/frame_writer.ts";
+import {
+  encodeHandshake,
+  generateKey,
+  validateHandshake,
+} from "../codec/ws/handshake.ts";
+import { dial, type Transport } from "../transport.ts";
+import { Message } from "./message.ts";
+
+/**
+ * Options for {@link connect}. Sizes are bytes, times are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@x/nexus-ws";
+ * const options: ConnectOptions = { bufferCapacity: 1 << 20, protocols: ["v2.feed"], headers: { "X-Api-Key": "k" } };
+ * console.assert(options.autoPong === undefined);
+ * ```
+ */
+export interface ConnectOptions extends ReadBufOptions {
+  /** Extra handshake headers. CR/LF/NUL and names the handshake owns are refused (`TypeError`). */
+  headers?: Record<string, string> | Iterable<readonly [string, string]>;
+  /** Subprotocols to offer, in preference order. */
+  protocols?: string[];
+  /** `Origin` header to send. */
+  origin?: string;
+  /** Extra PEM root certificates for `wss:` (the system roots stay trusted). */
+  caCerts?: string[];
+  /** Run over this transport instead of dialing the URL (the URL still gives Host and path). */
+  transport?: Transport;
+  /** Most frames a message may arrive in. Default 131072. */
+  maxFragments?: number;
+  /** Largest handshake response head. Default 16384. */
+  maxHeadSize?: number;
+  /** Answer pings with pongs automatically. Default `true`. */
+  autoPong?: boolean;
+  /** Called with each ping's payload (a borrowed view). */
+  onPing?: (data: Uint8Array) => void;
+  /** Called with each pong's payload (a borrowed view). */
+  onPong?: (data: Uint8Array) => void;
+  /** Bound on dial + TLS + handshake. Default 10000. */
+  handshakeTimeout?: number;
+  /** Bound on the closing handshake (ours or the server's). Default 5000. */
+  closeTimeout?: number;
+  /** Aborts the connect (dial and handshake). */
+  signal?: AbortSignal;
+}
+
+function checkTime(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+    throw new RangeError(
+      `Expected ${name} to be a finite number >= 0, got ${v}`,
+    );
+  }
+  return v;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  const d = {} as Deferred;
+  d.promise = new Promise<void>((res, rej) => {
+    d.resolve = res;
+    d.reject = rej;
+  });
+  d.promise.catch(() => {}); // a send nobody awaits must not become an unhandled rejection
+  return d;
+}
+
+const OPEN = 0, CLOSING = 1, CLOSED = 2;
+
+/**
+ * Opens a WebSocket connection: dials `ws:` / `wss:` (TLS verified against
+ * the system roots plus `caCerts`), sends the handshake, validates the
+ * `101` answer and returns an open {@link WsClient}. Bad options throw
+ * `TypeError` / `RangeError` before anything is dialed; a refused handshake
+ * rejects with {@link HandshakeError}; the bound is `handshakeTimeout`
+ * ({@link TimeoutError}).
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@x/nexus-ws";
+ * const ws = await connect("wss://stream.example.com/ws", { protocols: ["v1"] });
+ * await ws.sendText(JSON.stringify({ op: "subscribe", channel: "ticker" }));
+ * for (let msg = await ws.recv(); msg !== null; msg = await ws.recv()) {
+ *   console.log(msg.text());
+ * }
+ * ```
+ */
+export async function connect(
+  url: string | URL,
+  options: ConnectOptions = {},
+): Promise<WsClient> {
+  const u = new URL(url);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  const key = generateKey();
+  const protocols = options.protocols ?? [];
+  const request = encodeHandshake({
+    url: u,
+    key,
+    origin: options.origin,
+    protocols,
+    headers: options.headers,
+  });
+  const handshakeTimeout = checkTime(
+    "handshakeTimeout",
+    options.handshakeTimeout,
+    10000,
+  );
+  const closeTimeout = checkTime("closeTimeout", options.closeTimeout, 5000);
+  const rb = new ReadBuf(options);
+  const reader = new FrameReader({
+    maxMessageSize: rb.maxMessageSize,
+    maxFragments: options.maxFragments,
+  });
+  const heads = new HeadReader({ maxHeadSize: options.maxHeadSize ?? 16384 });
+  options.signal?.throwIfAborted();
+
+  const ac = new AbortController();
+  let transport: Transport | undefined = options.transport;
+  const onAbort = () => {
+    ac.abort(options.signal!.reason);
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    ac.abort(
+      new TimeoutError(
+        `Expected the handshake to complete within ${handshakeTimeout} ms, it did not`,
+      ),
+    );
+  }, handshakeTimeout);
+  const closeOnAbort = () => transport?.close();
+  ac.signal.addEventListener("abort", closeOnAbort, { once: true });
+  try {
+    transport ??= await dial(u, {
+      caCerts: options.caCerts,
+      signal: ac.signal,
+    });
+    ac.signal.throwIfAborted();
+    await writeAll(transport, request, request.length);
+    for (;;) {
+      let head;
+      try {
+        head = heads.read(rb);
+      } catch (err) {
+        if (err instanceof HttpProtocolError) {
+          throw new HandshakeError(
+            `Expected a valid handshake response: ${err.message}`,
+          );
+        }
+        throw err;
+      }
+      if (head !== null) {
+        const { protocol } = validateHandshake(head, key, protocols);
+        return new WsClient(transport, rb, reader, protocol, {
+          autoPong: options.autoPong ?? true,
+          onPing: options.onPing,
+          onPong: options.onPong,
+          closeTimeout,
+        });
+      }
+      const n = await transport.read(rb.spare());
+      if (n === null) {
+        throw new HandshakeError(
+          "Expected a handshake response, got end of stream",
+        );
+      }
+      rb.commit(n);
+    }
+  } catch (err) {
+    try {
+      transport?.close();
+    } catch { /* already closed */ }
+    if (ac.signal.aborted) throw ac.signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    ac.signal.removeEventListener("abort", closeOnAbort);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function writeAll(
+  t: Transport,
+  bytes: Uint8Array,
+  len: number,
+): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    off += await t.write(
+      off === 0 && len === bytes.length ? bytes : bytes.subarray(off, len),
+    );
+  }
+}
+
+interface ClientConfig {
+  autoPong: boolean;
+  onPing?: (data: Uint8Array) => void;
+  onPong?: (data: Uint8Array) => void;
+  closeTimeout: number;
+}
+
+/**
+ * An open WebSocket connection (client side). Get one from {@link connect}.
+ *
+ * Receiving: {@link WsClient.recv} returns a borrowed {@link Message}, one
+ * call at a time. Sending: `sendText`, `sendBinary`, `ping` encode the frame
+ * at once (copying the payload, so a borrowed `Message.data` can be echoed)
+ * and resolve when it has been written; frames from concurrent calls are
+ * written whole, in call order, batched into as few socket writes as
+ * possible.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@x/nexus-ws";
+ * const ws = await connect("ws://127.0.0.1:8080/echo");
+ * await ws.sendText("hello");
+ * const msg = await ws.recv();
+ * console.log(msg?.text());
+ * await ws.close(1000, "done");
+ * ```
+ */
+export class WsClient {
+  #t: Transport;
+  #rb: ReadBuf;
+  #reader: FrameReader;
+  #writer = new FrameWriter();
+  #msg: Message;
+  #cfg: ClientConfig;
+  #protocol: string;
+  // write side
+  #out = new WriteBuf();
+  #outAlt = new WriteBuf();
+  #batch: Deferred | null = null;
+  #writing = false;
+  #inFlight = 0;
+  // lifecycle
+  #state = OPEN;
+  #reading = false;
+  #closeSent = false;
+  #closedByCaller = false;
+  #closeCode = 1006;
+  #closeReason = "";
+  #clean = false;
+  #error: Error | null = null;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = deferred();
+
+  /** @internal Use {@link connect}. */
+  constructor(
+    transport: Transport,
+    rb: ReadBuf,
+    reader: FrameReader,
+    protocol: string,
+    cfg: ClientConfig,
+  ) {
+    this.#t = transport;
+    this.#rb = rb;
+    this.#reader = reader;
+    this.#protocol = protocol;
+    this.#cfg = cfg;
+    this.#msg = new Message(reader);
+  }
+
+  /** The subprotocol the server selected, or `""`. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+  /** Close code received (1005: none in the frame, 1006: no closing handshake). Meaningful once closed. */
+  get closeCode(): number {
+    return this.#closeCode;
+  }
+  /** Close reason received. */
+  get closeReason(): string {
+    return this.#closeReason;
+  }
+  /** Whether the connection is fully closed. */
+  get closed(): boolean {
+    return this.#state === CLOSED;
+  }
+  /** Bytes of encoded frames accepted by a send but not yet written to the socket. */
+  get bufferedAmount(): number {
+    return this.#out.length + this.#inFlight;
+  }
+
+  /**
+   * Receives the next text or binary message. Resolves with a borrowed
+   * {@link Message} (valid until the next `recv()`), or `null` once the
+   * connection has closed cleanly (then `closeCode` / `closeReason` tell
+   * why). Rejects with {@link ProtocolError} when the server broke the
+   * protocol (the connection is failed with its close code first), or
+   * {@link ConnectionClosedError} when it ended without a closing
+   * handshake. Frames already buffered are returned without a socket read.
+   * Only one `recv()` may be pending at a time (`TypeError` otherwise).
+   */
+  async recv(): Promise<Message | null> {
+    if (this.#reading) {
+      throw new TypeError(
+        "Expected one recv() at a time, got a second call while one is pending",
+      );
+    }
+    if (this.#state === CLOSED) {
+      if (this.#error !== null) throw this.#error;
+      return null;
+    }
+    this.#reading = true;
+    try {
+      const reader = this.#reader;
+      for (;;) {
+        let op: number;
+        try {
+          op = reader.next(this.#rb);
+        } catch (err) {
+          if (err instanceof ProtocolError) throw await this.#fail(err);
+          throw err;
+        }
+        if (op === Opcode.Text) {
+          this.#msg.type = "text";
+          return this.#msg;
+        }
+        if (op === Opcode.Binary) {
+          this.#msg.type = "binary";
+          return this.#msg;
+        }
+        if (op === NEED_MORE) {
+          let n: number | null;
+          try {
+            n = await this.#t.read(this.#rb.spare());
+          } catch (err) {
+            n = null;
+            if (this.#state !== CLOSED && !this.#closeSent) {
+              this.#error = this.#abnormal(err);
+            }
+          }
+          if (n === null) {
+            this.#finish(false);
+            throw this.#error ?? this.#abnormal();
+          }
+          this.#rb.commit(n);
+        } else if (op === Opcode.Ping) {
+          if (this.#cfg.autoPong && !this.#closeSent) {
+            this.#writer.pong(this.#out, reader.payload());
+            this.#flush();
+          }
+          this.#cfg.onPing?.(reader.payload());
+        } else if (op === Opcode.Pong) {
+          this.#cfg.onPong?.(reader.payload());
+        } else { // Close
+          this.#closeCode = reader.closeCode;
+          this.#closeReason = reader.closeReason;
+          if (!this.#closeSent) {
+            this.#closeSent = true;
+            this.#state = CLOSING;
+            this.#writer.close(
+              this.#out,
+              reader.closeCode === 1005 ? undefined : reader.closeCode,
+            );
+            await this.#flush();
+          }
+          await this.#drainUntilEof();
+          this.#finish(true);
+          return null;
+        }
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Sends a text message. Resolves once written. */
+  sendText(text: string): Promise<void> {
+    this.#checkOpen();
+    this.#writer.text(this.#out, text);
+    return this.#flush();
+  }
+
+  /** Sends a binary message (the bytes are copied before this returns). Resolves once written. */
+  sendBinary(data: Uint8Array): Promise<void> {
+    this.#checkOpen();
+    this.#writer.binary(this.#out, data);
+    return this.#flush();
+  }
+
+  /** Sends a ping (payload ≤ 125 bytes). Pongs are reported to `onPong`. */
+  ping(data?: Uint8Array): Promise<void> {
+    this.#checkOpen();
+    this.#writer.ping(this.#out, data);
+    return this.#flush();
+  }
+
+  /**
+   * Starts or completes the closing handshake: sends a close frame (default
+   * code 1000), then reads until the server's close frame and the end of the
+   * TCP stream, all bounded by `closeTimeout`, and closes the socket.
+   * Messages that arrive meanwhile are discarded unless a `recv()` is
+   * pending. Resolves when closed (check `closeCode`); never rejects for a
+   * peer that misbehaves while closing. Bad code or reason: `RangeError`.
+   */
+  async close(code = 1000, reason = ""): Promise<void> {
+    if (this.#state === CLOSED) return;
+    if (!this.#closeSent) {
+      this.#writer.close(this.#out, code, reason); // validates before anything changes
+      this.#closeSent = true;
+      this.#closedByCaller = true;
+      this.#state = CLOSING;
+      this.#armCloseTimer();
+      await this.#flush().catch(() => {});
+    }
+    if (this.#reading) {
+      await this.#closed.promise;
+      return;
+    }
+    try {
+      while ((await this.recv()) !== null) { /* discard */ }
+    } catch { /* the outcome is in closeCode */ }
+  }
+
+  /** Closes the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (this.#state === CLOSED) return;
+    this.#closeSent = true;
+    this.#error ??= new ConnectionClosedError(
+      1006,
+      "",
+      false,
+      "Connection terminated by the caller",
+    );
+    this.#finish(false);
+  }
+
+  #checkOpen(): void {
+    if (this.#closedByCaller) {
+      throw new TypeError(
+        "Expected an open connection, got one the caller already closed",
+      );
+    }
+    if (this.#state !== OPEN) {
+      throw this.#error ??
+        new ConnectionClosedError(
+          this.#closeCode,
+          this.#closeReason,
+          this.#clean,
+        );
+    }
+  }
+
+  #abnormal(cause?: unknown): ConnectionClosedError {
+    const e = new ConnectionClosedError(
+      1006,
+      "",
+      false,
+      "Connection closed without a closing handshake (code 1006)",
+    );
+    if (cause !== undefined) (e as { cause?: unknown }).cause = cause;
+    return e;
+  }
+
+  /** Queues the current `#out` for writing; resolves when that batch is written. */
+  #flush(): Promise<void> {
+    let b = this.#batch;
+    if (b === null) b = this.#batch = deferred();
+    if (!this.#writing) this.#writeLoop();
+    return b.promise;
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#out.length > 0) {
+        const buf = this.#out, batch = this.#batch!;
+        this.#out = this.#outAlt;
+        this.#outAlt = buf;
+        this.#batch = null;
+        this.#inFlight = buf.length;
+        try {
+          await writeAll(this.#t, buf.bytes, buf.length);
+          batch.resolve();
+        } catch (err) {
+          const e = this.#error ?? this.#abnormal(err);
+          batch.reject(e);
+          (this.#batch as Deferred | null)?.reject(e);
+          this.#batch = null;
+          this.#out.clear();
+          return;
+        } finally {
+          buf.clear();
+          this.#inFlight = 0;
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Fails the connection: close frame with the error's code, wait for EOF, close. */
+  async #fail(err: ProtocolError): Promise<ProtocolError> {
+    this.#error = err;
+    if (!this.#closeSent) {
+      this.#closeSent = true;
+      this.#state = CLOSING;
+      this.#writer.close(this.#out, err.code);
+      this.#armCloseTimer();
+      await this.#flush().catch(() => {});
+    }
+    this.#closeCode = err.code;
+    await this.#drainUntilEof();
+    this.#finish(false);
+    return err;
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer !== undefined) return;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      this.#finish(false);
+    }, this.#cfg.closeTimeout);
+  }
+
+  /** Reads and discards until the server closes TCP (bounded by the close timer). */
+  async #drainUntilEof(): Promise<void> {
+    this.#armCloseTimer();
+    const scratch = this.#rb;
+    try {
+      while (this.#state !== CLOSED) {
+        scratch.clear();
+        const n = await this.#t.read(scratch.spare());
+        if (n === null) break;
+      }
+    } catch { /* closed by the timer or reset by the peer */ }
+  }
+
+  #finish(clean: boolean): void {
+    if (this.#state === CLOSED) return;
+    if (this.#closeTimer !== undefined) {
+      clearTimeout(this.#closeTimer);
+      this.#closeTimer = undefined;
+    }
+    this.#state = CLOSED;
+    this.#clean = clean;
+    if (!clean && this.#error === null && !this.#closedByCaller) {
+      this.#error = this.#abnormal();
+    }
+    if (!clean && this.#closedByCaller && this.#error === null) {
+      this.#closeCode = 1006;
+    }
+    try {
+      this.#t.close();
+    } catch { /* already closed */ }
+    this.#closed.resolve();
+  }
+}

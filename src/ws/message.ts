@@ -1,0 +1,67 @@
+/**
+ * `Message`: a received WebSocket message that borrows the receive buffer.
+ *
+ * @module
+ */
+
+import type { FrameReader } from "../codec/ws/frame_reader.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * A received text or binary message. It borrows: `data` is a view of the
+ * connection's receive buffer (or of its reassembly buffer for a fragmented
+ * message), and the object itself is reused. Both stay valid only until the
+ * next `recv()` on the same client. Call {@link Message.copy} (or use the
+ * owned paths: `for await`, `readable`) to keep bytes longer.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@x/nexus-ws";
+ * const ws = await connect("ws://127.0.0.1:8080/");
+ * const msg = await ws.recv();
+ * if (msg?.type === "text") console.log(msg.text());
+ * ```
+ */
+export class Message {
+  #reader: FrameReader;
+  /** `"text"` or `"binary"`. */
+  type: "text" | "binary" = "binary";
+
+  /** @internal Created by the client; one per connection. */
+  constructor(reader: FrameReader) {
+    this.#reader = reader;
+  }
+
+  /** The payload bytes: a borrowed view, valid until the next `recv()`. */
+  get data(): Uint8Array {
+    const r = this.#reader;
+    return r.payloadBytes.subarray(r.payloadStart, r.payloadEnd);
+  }
+
+  /** Payload length in bytes (no view is created). */
+  get byteLength(): number {
+    return this.#reader.payloadEnd - this.#reader.payloadStart;
+  }
+
+  /**
+   * The payload decoded as UTF-8 (already validated for text messages; for
+   * binary ones invalid sequences become U+FFFD). Allocates the string.
+   */
+  text(): string {
+    const r = this.#reader;
+    return decoder.decode(
+      r.payloadBytes.subarray(r.payloadStart, r.payloadEnd),
+    );
+  }
+
+  /** The payload parsed as JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.text());
+  }
+
+  /** An owned copy of the payload, safe to keep. */
+  copy(): Uint8Array {
+    return this.data.slice();
+  }
+}

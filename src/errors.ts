@@ -6,7 +6,15 @@
  * @module
  */
 
-/** Close codes used when the client fails a connection (RFC 6455 §7.4.1). */
+/**
+ * Close codes used when the client fails a connection (RFC 6455 §7.4.1).
+ *
+ * @example
+ * ```ts
+ * import { CloseCode } from "@x/nexus-ws";
+ * console.assert(CloseCode.MessageTooBig === 1009);
+ * ```
+ */
 export const CloseCode = {
   /** 1000: normal closure. */
   Normal: 1000,

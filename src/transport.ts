@@ -50,12 +50,28 @@ const DEFAULT_PORTS: Record<string, number> = {
   "https:": 443,
 };
 
-/** Whether the URL's scheme uses TLS. */
+/**
+ * Whether the URL's scheme uses TLS.
+ *
+ * @example
+ * ```ts
+ * import { isSecure } from "@x/nexus-ws";
+ * console.assert(isSecure(new URL("wss://x.test/")) && !isSecure(new URL("http://x.test/")));
+ * ```
+ */
 export function isSecure(url: URL): boolean {
   return url.protocol === "wss:" || url.protocol === "https:";
 }
 
-/** The port of a `ws`/`wss`/`http`/`https` URL, explicit or default. */
+/**
+ * The port of a `ws`/`wss`/`http`/`https` URL, explicit or default.
+ *
+ * @example
+ * ```ts
+ * import { portOf } from "@x/nexus-ws";
+ * console.assert(portOf(new URL("wss://x.test/")) === 443);
+ * ```
+ */
 export function portOf(url: URL): number {
   if (url.port) return Number(url.port);
   const port = DEFAULT_PORTS[url.protocol];
@@ -67,7 +83,15 @@ export function portOf(url: URL): number {
   return port;
 }
 
-/** The host name without IPv6 brackets, as `Deno.connect` wants it. */
+/**
+ * The host name without IPv6 brackets, as `Deno.connect` wants it.
+ *
+ * @example
+ * ```ts
+ * import { hostnameOf } from "@x/nexus-ws";
+ * console.assert(hostnameOf(new URL("ws://[::1]:8080/")) === "::1");
+ * ```
+ */
 export function hostnameOf(url: URL): string {
   const h = url.hostname;
   return h.startsWith("[") ? h.slice(1, -1) : h;

@@ -4,7 +4,16 @@
  * @module
  */
 
-/** Tunables of a {@link ReadBuf}. All sizes are in bytes. */
+/**
+ * Tunables of a {@link ReadBuf}. All sizes are in bytes.
+ *
+ * @example
+ * ```ts
+ * import type { ReadBufOptions } from "@x/nexus-ws/codec";
+ * const tuning: ReadBufOptions = { bufferCapacity: 1 << 20, compactAt: 1 << 18, maxReadSize: 1 << 16 };
+ * console.assert(tuning.bufferCapacity! > tuning.compactAt!);
+ * ```
+ */
 export interface ReadBufOptions {
   /** Bytes allocated up front. Default 65536 (64 KiB). Minimum 256. */
   bufferCapacity?: number;

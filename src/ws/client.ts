@@ -23,7 +23,8 @@ import {
   validateHandshake,
 } from "../codec/ws/handshake.ts";
 import { dial, type Transport } from "../transport.ts";
-import { Message } from "./message.ts";
+import { Message, type OwnedMessage } from "./message.ts";
+import { WsReader, WsWriter } from "./split.ts";
 
 /**
  * Options for {@link connect}. Sizes are bytes, times are milliseconds.
@@ -62,9 +63,44 @@ export interface ConnectOptions extends ReadBufOptions {
   closeTimeout?: number;
   /** Aborts the connect (dial and handshake). */
   signal?: AbortSignal;
+  /**
+   * Sends wait (their promise stays pending, in call order) while more than
+   * this many bytes are encoded but not yet written. Default 1 MiB.
+   */
+  maxBufferedAmount?: number;
+  /** Messages `readable` may queue ahead of its consumer. Default 16. */
+  readableHighWaterMark?: number;
+  /**
+   * Dead-peer detection: a ping every `interval` ms without traffic; if
+   * nothing (data, ping or pong) arrives for `timeout` ms while `recv()`
+   * waits on the socket, the connection fails with {@link TimeoutError}.
+   * Off by default.
+   */
+  heartbeat?: HeartbeatOptions;
 }
 
-function checkTime(name: string, v: number | undefined, dflt: number): number {
+/**
+ * Heartbeat settings (see {@link ConnectOptions.heartbeat}).
+ *
+ * @example
+ * ```ts
+ * import type { HeartbeatOptions } from "@x/nexus-ws";
+ * const hb: HeartbeatOptions = { interval: 5000, timeout: 15000 };
+ * console.assert(hb.timeout > hb.interval);
+ * ```
+ */
+export interface HeartbeatOptions {
+  /** Send a ping after this many ms without receiving anything. */
+  interval: number;
+  /** Fail the connection after this many ms without receiving anything. */
+  timeout: number;
+}
+
+function checkNumber(
+  name: string,
+  v: number | undefined,
+  dflt: number,
+): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
     throw new RangeError(
@@ -126,12 +162,35 @@ export async function connect(
     protocols,
     headers: options.headers,
   });
-  const handshakeTimeout = checkTime(
+  const handshakeTimeout = checkNumber(
     "handshakeTimeout",
     options.handshakeTimeout,
     10000,
   );
-  const closeTimeout = checkTime("closeTimeout", options.closeTimeout, 5000);
+  const closeTimeout = checkNumber("closeTimeout", options.closeTimeout, 5000);
+  const maxBufferedAmount = checkNumber(
+    "maxBufferedAmount",
+    options.maxBufferedAmount,
+    1 << 20,
+  );
+  const readableHighWaterMark = checkNumber(
+    "readableHighWaterMark",
+    options.readableHighWaterMark,
+    16,
+  );
+  const heartbeat = options.heartbeat;
+  if (heartbeat !== undefined) {
+    if (!(checkNumber("heartbeat.interval", heartbeat.interval, 0) > 0)) {
+      throw new RangeError(
+        `Expected heartbeat.interval > 0, got ${heartbeat.interval}`,
+      );
+    }
+    if (!(checkNumber("heartbeat.timeout", heartbeat.timeout, 0) > 0)) {
+      throw new RangeError(
+        `Expected heartbeat.timeout > 0, got ${heartbeat.timeout}`,
+      );
+    }
+  }
   const rb = new ReadBuf(options);
   const reader = new FrameReader({
     maxMessageSize: rb.maxMessageSize,
@@ -181,6 +240,9 @@ export async function connect(
           onPing: options.onPing,
           onPong: options.onPong,
           closeTimeout,
+          maxBufferedAmount,
+          readableHighWaterMark,
+          heartbeat,
         });
       }
       const n = await transport.read(rb.spare());
@@ -218,21 +280,36 @@ async function writeAll(
 }
 
 interface ClientConfig {
+  maxBufferedAmount: number;
+  readableHighWaterMark: number;
+  heartbeat?: HeartbeatOptions;
   autoPong: boolean;
   onPing?: (data: Uint8Array) => void;
   onPong?: (data: Uint8Array) => void;
   closeTimeout: number;
 }
 
+interface QueuedSend {
+  encode: () => void;
+  resolve: (p: Promise<void>) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * An open WebSocket connection (client side). Get one from {@link connect}.
  *
- * Receiving: {@link WsClient.recv} returns a borrowed {@link Message}, one
- * call at a time. Sending: `sendText`, `sendBinary`, `ping` encode the frame
- * at once (copying the payload, so a borrowed `Message.data` can be echoed)
- * and resolve when it has been written; frames from concurrent calls are
- * written whole, in call order, batched into as few socket writes as
- * possible.
+ * Receiving, fast path: {@link WsClient.recv} returns a borrowed
+ * {@link Message}, one call at a time, with no copy and no allocation per
+ * message. Receiving, owned paths: `for await (const m of ws)` and
+ * {@link WsClient.readable} yield {@link OwnedMessage} copies.
+ *
+ * Sending: `sendText`, `sendBinary`, `ping` encode the frame at once
+ * (copying the payload, so a borrowed `Message.data` can be echoed) and
+ * resolve when it has been written. Calls from several tasks are safe, also
+ * while a `recv()` is pending: frames are written whole, in call order,
+ * batched into as few socket writes as possible. While `bufferedAmount`
+ * exceeds `maxBufferedAmount`, further sends wait in call order (their
+ * payload is read when their turn comes) instead of buffering without bound.
  *
  * @example
  * ```ts ignore
@@ -244,7 +321,7 @@ interface ClientConfig {
  * await ws.close(1000, "done");
  * ```
  */
-export class WsClient {
+export class WsClient implements AsyncIterable<OwnedMessage> {
   #t: Transport;
   #rb: ReadBuf;
   #reader: FrameReader;
@@ -258,6 +335,7 @@ export class WsClient {
   #batch: Deferred | null = null;
   #writing = false;
   #inFlight = 0;
+  #queue: QueuedSend[] = [];
   // lifecycle
   #state = OPEN;
   #reading = false;
@@ -269,6 +347,13 @@ export class WsClient {
   #error: Error | null = null;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = deferred();
+  // heartbeat
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastRx = 0;
+  #readSince = 0; // when the pending socket read started, 0 when none
+  // streams
+  #readable: ReadableStream<OwnedMessage> | undefined;
+  #writable: WritableStream<string | Uint8Array> | undefined;
 
   /** @internal Use {@link connect}. */
   constructor(
@@ -284,6 +369,15 @@ export class WsClient {
     this.#protocol = protocol;
     this.#cfg = cfg;
     this.#msg = new Message(reader);
+    const hb = cfg.heartbeat;
+    if (hb !== undefined) {
+      this.#lastRx = performance.now();
+      this.#heartbeat = setInterval(
+        () => this.#tick(hb),
+        Math.min(hb.interval, hb.timeout),
+      );
+      Deno.unrefTimer(this.#heartbeat);
+    }
   }
 
   /** The subprotocol the server selected, or `""`. */
@@ -302,7 +396,10 @@ export class WsClient {
   get closed(): boolean {
     return this.#state === CLOSED;
   }
-  /** Bytes of encoded frames accepted by a send but not yet written to the socket. */
+  /**
+   * Bytes of encoded frames accepted by a send but not yet written to the
+   * socket (sends still waiting for their turn are not counted).
+   */
   get bufferedAmount(): number {
     return this.#out.length + this.#inFlight;
   }
@@ -312,7 +409,8 @@ export class WsClient {
    * {@link Message} (valid until the next `recv()`), or `null` once the
    * connection has closed cleanly (then `closeCode` / `closeReason` tell
    * why). Rejects with {@link ProtocolError} when the server broke the
-   * protocol (the connection is failed with its close code first), or
+   * protocol (the connection is failed with its close code first),
+   * {@link TimeoutError} when the heartbeat found the peer dead, or
    * {@link ConnectionClosedError} when it ended without a closing
    * handshake. Frames already buffered are returned without a socket read.
    * Only one `recv()` may be pending at a time (`TypeError` otherwise).
@@ -347,22 +445,13 @@ export class WsClient {
           return this.#msg;
         }
         if (op === NEED_MORE) {
-          let n: number | null;
-          try {
-            n = await this.#t.read(this.#rb.spare());
-          } catch (err) {
-            n = null;
-            if (this.#state !== CLOSED && !this.#closeSent) {
-              this.#error = this.#abnormal(err);
-            }
-          }
-          if (n === null) {
-            this.#finish(false);
-            throw this.#error ?? this.#abnormal();
-          }
-          this.#rb.commit(n);
+          await this.#fill();
         } else if (op === Opcode.Ping) {
-          if (this.#cfg.autoPong && !this.#closeSent) {
+          // Under write pressure only the latest pings get a pong (RFC 6455 §5.5.3).
+          if (
+            this.#cfg.autoPong && !this.#closeSent &&
+            this.bufferedAmount < this.#cfg.maxBufferedAmount
+          ) {
             this.#writer.pong(this.#out, reader.payload());
             this.#flush();
           }
@@ -379,7 +468,7 @@ export class WsClient {
               this.#out,
               reader.closeCode === 1005 ? undefined : reader.closeCode,
             );
-            await this.#flush();
+            await this.#flush().catch(() => {});
           }
           await this.#drainUntilEof();
           this.#finish(true);
@@ -391,21 +480,126 @@ export class WsClient {
     }
   }
 
+  /** One socket read into the buffer; throws when the stream ended. */
+  async #fill(): Promise<void> {
+    let n: number | null;
+    const hb = this.#heartbeat !== undefined;
+    if (hb) this.#readSince = performance.now();
+    try {
+      n = await this.#t.read(this.#rb.spare());
+    } catch (err) {
+      n = null;
+      if (this.#state !== CLOSED && !this.#closeSent) {
+        this.#error = this.#abnormal(err);
+      }
+    }
+    if (hb) {
+      this.#readSince = 0;
+      this.#lastRx = performance.now();
+    }
+    if (n === null) {
+      this.#finish(false);
+      throw this.#error ?? this.#abnormal();
+    }
+    this.#rb.commit(n);
+  }
+
+  /**
+   * Owned iteration: yields an {@link OwnedMessage} copy of each message
+   * until the connection closes cleanly; throws what `recv()` throws. Costs
+   * one allocation and one payload copy per message over `recv()`. Leaving
+   * the loop early does not close the connection.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<
+    OwnedMessage,
+    void,
+    undefined
+  > {
+    for (let m = await this.recv(); m !== null; m = await this.recv()) {
+      yield m.toOwned();
+    }
+  }
+
+  /**
+   * A `ReadableStream` of {@link OwnedMessage} copies, created on first
+   * access. Backpressure: the socket is read only while the stream's queue
+   * holds fewer than `readableHighWaterMark` messages, so a slow consumer
+   * bounds memory at that many messages plus the receive buffer. Cancelling
+   * it closes the connection. Same cost as owned iteration; do not mix with
+   * `recv()`.
+   */
+  get readable(): ReadableStream<OwnedMessage> {
+    return this.#readable ??= new ReadableStream<OwnedMessage>(
+      {
+        pull: async (controller) => {
+          try {
+            const m = await this.recv();
+            if (m === null) controller.close();
+            else controller.enqueue(m.toOwned());
+          } catch (err) {
+            controller.error(err);
+          }
+        },
+        cancel: () => this.close(),
+      },
+      new CountQueuingStrategy({
+        highWaterMark: this.#cfg.readableHighWaterMark,
+      }),
+    );
+  }
+
+  /**
+   * A `WritableStream` that sends strings as text and `Uint8Array`s as
+   * binary messages, created on first access. Each write resolves once
+   * written, so `pipeTo` gets the connection's backpressure. Closing it
+   * closes the connection (code 1000); aborting it terminates it.
+   */
+  get writable(): WritableStream<string | Uint8Array> {
+    return this.#writable ??= new WritableStream<string | Uint8Array>({
+      write: (chunk) =>
+        typeof chunk === "string"
+          ? this.sendText(chunk)
+          : this.sendBinary(chunk),
+      close: () => this.close(),
+      abort: () => this.terminate(),
+    });
+  }
+
+  /**
+   * Splits the connection into a receive half and a send half, to hand to
+   * different tasks (both keep working on this connection).
+   */
+  split(): { reader: WsReader; writer: WsWriter } {
+    return { reader: new WsReader(this), writer: new WsWriter(this) };
+  }
+
   /** Sends a text message. Resolves once written. */
   sendText(text: string): Promise<void> {
     this.#checkOpen();
-    this.#writer.text(this.#out, text);
-    return this.#flush();
+    if (typeof text !== "string") {
+      throw new TypeError(`Expected a string, got ${typeof text}`);
+    }
+    if (this.#admit()) {
+      this.#writer.text(this.#out, text);
+      return this.#flush();
+    }
+    return this.#enqueue(() => this.#writer.text(this.#out, text));
   }
 
-  /** Sends a binary message (the bytes are copied before this returns). Resolves once written. */
+  /** Sends a binary message (copied before this returns, unless it has to wait its turn). Resolves once written. */
   sendBinary(data: Uint8Array): Promise<void> {
     this.#checkOpen();
-    this.#writer.binary(this.#out, data);
-    return this.#flush();
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`Expected a Uint8Array, got ${typeof data}`);
+    }
+    if (this.#admit()) {
+      this.#writer.binary(this.#out, data);
+      return this.#flush();
+    }
+    return this.#enqueue(() => this.#writer.binary(this.#out, data));
   }
 
-  /** Sends a ping (payload ≤ 125 bytes). Pongs are reported to `onPong`. */
+  /** Sends a ping (payload ≤ 125 bytes, else `RangeError`). Pongs are reported to `onPong`. */
   ping(data?: Uint8Array): Promise<void> {
     this.#checkOpen();
     this.#writer.ping(this.#out, data);
@@ -427,6 +621,9 @@ export class WsClient {
       this.#closeSent = true;
       this.#closedByCaller = true;
       this.#state = CLOSING;
+      this.#rejectQueued(
+        new TypeError("Expected an open connection, got one the caller closed"),
+      );
       this.#armCloseTimer();
       await this.#flush().catch(() => {});
     }
@@ -479,6 +676,41 @@ export class WsClient {
     return e;
   }
 
+  /** Whether a send may encode now (no one waiting, under the mark). */
+  #admit(): boolean {
+    return this.#queue.length === 0 &&
+      this.#out.length + this.#inFlight < this.#cfg.maxBufferedAmount;
+  }
+
+  #enqueue(encode: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ encode, resolve, reject });
+    });
+  }
+
+  /** Lets queued sends encode, in order, while under the mark. */
+  #pump(): void {
+    const q = this.#queue;
+    while (
+      q.length > 0 &&
+      this.#out.length + this.#inFlight < this.#cfg.maxBufferedAmount
+    ) {
+      const job = q.shift()!;
+      try {
+        job.encode();
+        job.resolve(this.#flush());
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+  }
+
+  #rejectQueued(err: unknown): void {
+    const q = this.#queue;
+    this.#queue = [];
+    for (const job of q) job.reject(err);
+  }
+
   /** Queues the current `#out` for writing; resolves when that batch is written. */
   #flush(): Promise<void> {
     let b = this.#batch;
@@ -505,14 +737,39 @@ export class WsClient {
           (this.#batch as Deferred | null)?.reject(e);
           this.#batch = null;
           this.#out.clear();
+          this.#rejectQueued(e);
           return;
         } finally {
           buf.clear();
           this.#inFlight = 0;
         }
+        this.#pump();
       }
     } finally {
       this.#writing = false;
+    }
+  }
+
+  #tick(hb: HeartbeatOptions): void {
+    if (this.#state !== OPEN) return;
+    const now = performance.now();
+    const waiting = this.#readSince !== 0;
+    if (
+      waiting && now - Math.max(this.#lastRx, this.#readSince) >= hb.timeout
+    ) {
+      this.#error = new TimeoutError(
+        `Expected data, a ping or a pong within ${hb.timeout} ms, got nothing`,
+      );
+      this.#closeSent = true;
+      this.#finish(false);
+      return;
+    }
+    if (
+      now - this.#lastRx >= hb.interval &&
+      this.bufferedAmount < this.#cfg.maxBufferedAmount
+    ) {
+      this.#writer.ping(this.#out);
+      this.#flush();
     }
   }
 
@@ -522,6 +779,7 @@ export class WsClient {
     if (!this.#closeSent) {
       this.#closeSent = true;
       this.#state = CLOSING;
+      this.#rejectQueued(err);
       this.#writer.close(this.#out, err.code);
       this.#armCloseTimer();
       await this.#flush().catch(() => {});
@@ -559,6 +817,10 @@ export class WsClient {
       clearTimeout(this.#closeTimer);
       this.#closeTimer = undefined;
     }
+    if (this.#heartbeat !== undefined) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
     this.#state = CLOSED;
     this.#clean = clean;
     if (!clean && this.#error === null && !this.#closedByCaller) {
@@ -567,6 +829,10 @@ export class WsClient {
     if (!clean && this.#closedByCaller && this.#error === null) {
       this.#closeCode = 1006;
     }
+    this.#rejectQueued(
+      this.#error ??
+        new ConnectionClosedError(this.#closeCode, this.#closeReason, clean),
+    );
     try {
       this.#t.close();
     } catch { /* already closed */ }

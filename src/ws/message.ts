@@ -64,4 +64,46 @@ export class Message {
   copy(): Uint8Array {
     return this.data.slice();
   }
+
+  /** An owned copy of the whole message, safe to keep. */
+  toOwned(): OwnedMessage {
+    return new OwnedMessage(this.type, this.data.slice());
+  }
+}
+
+/**
+ * An owned message: its `data` is a copy, safe to keep for as long as you
+ * like. Produced by the owned paths (`for await (const m of ws)`,
+ * `ws.readable`) and by {@link Message.toOwned}; each one costs an
+ * allocation and a copy of the payload that `recv()` does not.
+ *
+ * @example
+ * ```ts
+ * import { OwnedMessage } from "@x/nexus-ws";
+ * const m = new OwnedMessage("text", new TextEncoder().encode("hi"));
+ * console.assert(m.text() === "hi" && m.data.length === 2);
+ * ```
+ */
+export class OwnedMessage {
+  /** `"text"` or `"binary"`. */
+  readonly type: "text" | "binary";
+  /** The payload (owned). */
+  readonly data: Uint8Array;
+  #text: string | undefined;
+
+  /** Wraps an owned payload. */
+  constructor(type: "text" | "binary", data: Uint8Array) {
+    this.type = type;
+    this.data = data;
+  }
+
+  /** The payload decoded as UTF-8 (decoded once, then cached). */
+  text(): string {
+    return this.#text ??= decoder.decode(this.data);
+  }
+
+  /** The payload parsed as JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.text());
+  }
 }

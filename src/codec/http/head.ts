@@ -94,7 +94,16 @@ export interface ResponseHead {
   headers: HeaderList;
 }
 
-/** Limits for {@link HeadReader}. */
+/**
+ * Limits for {@link HeadReader}.
+ *
+ * @example
+ * ```ts
+ * import { HeadReader } from "@x/nexus-ws/codec";
+ * const reader = new HeadReader({ maxHeadSize: 8192, maxHeaders: 64 });
+ * console.assert(reader instanceof HeadReader);
+ * ```
+ */
 export interface HeadLimits {
   /** Largest head in bytes, status line to the blank line. Default 16384. */
   maxHeadSize?: number;
@@ -111,7 +120,15 @@ for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
 for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
 for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
-/** Whether `s` is a non-empty RFC 9110 token (a valid method or header name). */
+/**
+ * Whether `s` is a non-empty RFC 9110 token (a valid method or header name).
+ *
+ * @example
+ * ```ts
+ * import { isToken } from "@x/nexus-ws/codec";
+ * console.assert(isToken("X-Api-Key") && !isToken("Bad Name"));
+ * ```
+ */
 export function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
@@ -207,9 +224,8 @@ export class HeadReader {
     // end points at the CRLF that terminates the last line (or the status line)
     let lineEnd = lineEndFrom(b, start, end);
     const statusLine = latin1(b, start, lineEnd);
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/
-      .exec(statusLine);
-    if (!m) {
+    const status = parseStatusLine(b, start, lineEnd);
+    if (status < 0) {
       throw new HttpProtocolError(
         `Expected a status line "HTTP/1.x NNN reason", got ${
           JSON.stringify(statusLine.slice(0, 64))
@@ -257,12 +273,42 @@ export class HeadReader {
       pos = lineEnd + 2;
     }
     return {
-      minorVersion: Number(m[1]),
-      status: Number(m[2]),
-      reason: m[3] ?? "",
+      minorVersion: b[start + 7] - 48,
+      status,
+      reason: statusLine.slice(13),
       headers,
     };
   }
+}
+
+/**
+ * Checks `HTTP/1.x NNN[ reason]` in `b[from, to)`: returns the status, or -1.
+ * The reason may hold HTAB, SP and visible bytes only.
+ */
+function parseStatusLine(b: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n < 12) return -1;
+  // "HTTP/1."
+  if (
+    b[from] !== 72 || b[from + 1] !== 84 || b[from + 2] !== 84 ||
+    b[from + 3] !== 80 || b[from + 4] !== 47 || b[from + 5] !== 49 ||
+    b[from + 6] !== 46 || (b[from + 7] !== 48 && b[from + 7] !== 49) ||
+    b[from + 8] !== 32
+  ) return -1;
+  let status = 0;
+  for (let i = from + 9; i < from + 12; i++) {
+    const d = b[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    status = status * 10 + d;
+  }
+  if (status < 100) return -1;
+  if (n === 12) return status;
+  if (b[from + 12] !== 32) return -1;
+  for (let i = from + 13; i < to; i++) {
+    const c = b[i];
+    if ((c < 32 && c !== 9) || c === 127) return -1;
+  }
+  return status;
 }
 
 /** Index of the CR of the CRLF ending the line at `pos`; refuses bare CR/LF. */

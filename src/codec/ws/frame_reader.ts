@@ -9,7 +9,15 @@ import { ProtocolError } from "../../errors.ts";
 import type { ReadBuf } from "../read_buf.ts";
 import { Utf8Validator } from "./utf8.ts";
 
-/** WebSocket opcodes (RFC 6455 §5.2). */
+/**
+ * WebSocket opcodes (RFC 6455 §5.2).
+ *
+ * @example
+ * ```ts
+ * import { Opcode } from "@x/nexus-ws/codec";
+ * console.assert(Opcode.Text === 1 && Opcode.Close === 8);
+ * ```
+ */
 export const Opcode = {
   /** Continuation of a fragmented message. */
   Continuation: 0x0,
@@ -25,10 +33,27 @@ export const Opcode = {
   Pong: 0xa,
 } as const;
 
-/** `FrameReader.next()` found no complete event: read more bytes. */
-export const NEED_MORE = -1;
+/**
+ * `FrameReader.next()` found no complete event: read more bytes.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader, NEED_MORE, ReadBuf } from "@x/nexus-ws/codec";
+ * console.assert(new FrameReader().next(new ReadBuf()) === NEED_MORE);
+ * ```
+ */
+export const NEED_MORE: -1 = -1;
 
-/** Options for {@link FrameReader}. */
+/**
+ * Options for {@link FrameReader}.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader } from "@x/nexus-ws/codec";
+ * const reader = new FrameReader({ maxMessageSize: 1 << 20, maxFragments: 1024 });
+ * console.assert(reader.payloadLength === 0);
+ * ```
+ */
 export interface FrameReaderOptions {
   /** Largest message (all fragments together) accepted; default 16 MiB. Over it: 1009. */
   maxMessageSize?: number;

@@ -124,7 +124,18 @@ function headerEntries(
   return Object.entries(h);
 }
 
-/** Validates `protocols` for the offer: tokens, no duplicates. Throws `TypeError`. */
+/**
+ * Validates `protocols` for the offer: tokens, no duplicates. Throws `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import { checkProtocols } from "@x/nexus-ws/codec";
+ * checkProtocols(["v2.feed", "v1.feed"]);
+ * let threw = false;
+ * try { checkProtocols(["a", "a"]); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
 export function checkProtocols(protocols: readonly string[]): void {
   const seen = new Set<string>();
   for (const p of protocols) {

@@ -1,0 +1,750 @@
+/**
+ * `reconnecting()`: a WebSocket feed that reconnects by itself, with
+ * exponential backoff and jitter, and re-subscribes through a hook on every
+ * new connection.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { connect, type ConnectOptions, type WsClient } from "./client.ts";
+import type { Message, OwnedMessage } from "./message.ts";
+import { FrameWriter, WriteBuf } from "../codec/ws/frame_writer.ts";
+
+/**
+ * How long to wait between reconnect attempts. Attempt `n` (1 for the first
+ * attempt after a disconnect) waits `base = min(max, initial * factor **
+ * (n - 1))` scaled down by jitter to a uniformly random value in
+ * `[base * (1 - jitter), base]`, so no wait is ever longer than `max`. All
+ * times are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { BackoffOptions } from "@x/nexus-ws";
+ * // 250 ms, 500 ms, 1 s, 2 s, 4 s, 5 s, 5 s... each minus up to 20 %.
+ * const backoff: BackoffOptions = { initial: 250, max: 5_000, factor: 2, jitter: 0.2 };
+ * console.assert(backoff.max! >= backoff.initial!);
+ * ```
+ */
+export interface BackoffOptions {
+  /** Wait before the first reconnect attempt. Default 100. */
+  initial?: number;
+  /** Longest wait, whatever the attempt count (must be ≥ `initial`). Default 10000. */
+  max?: number;
+  /** Growth per consecutive failed attempt (≥ 1). Default 2. */
+  factor?: number;
+  /** Fraction of the wait that is random, 0 (none) to 1 (full jitter). Default 0.5. */
+  jitter?: number;
+  /**
+   * A connection that stayed open at least this long counts as healthy: when
+   * it drops, the attempt count starts again from 1. A shorter-lived one
+   * counts as a failed attempt, so a server that accepts and drops at once
+   * is retried with growing waits, not hammered. Default 5000.
+   */
+  resetAfter?: number;
+}
+
+/**
+ * What {@link ReconnectOptions.onDisconnect} is told about each disconnect
+ * and each failed connect attempt.
+ *
+ * @example
+ * ```ts
+ * import type { DisconnectInfo } from "@x/nexus-ws";
+ * const log = (i: DisconnectInfo) =>
+ *   `gen ${i.generation} closed ${i.code} ${i.error?.message ?? i.reason}; ` +
+ *   (i.delay === null ? "stopping" : `attempt ${i.attempt} in ${i.delay} ms`);
+ * console.assert(log({ generation: 1, connected: true, code: 1006, reason: "", clean: false,
+ *   error: new Error("reset"), attempt: 1, delay: 80 }) === "gen 1 closed 1006 reset; attempt 1 in 80 ms");
+ * ```
+ */
+export interface DisconnectInfo {
+  /**
+   * The feed's generation when this happened: the connection that ended
+   * (when `connected`), or the last one that was established (0 for none).
+   */
+  generation: number;
+  /**
+   * `true`: an established connection ended. `false`: a connect attempt
+   * failed (dial, TLS, handshake, or the `onConnect` hook).
+   */
+  connected: boolean;
+  /**
+   * The close code: the server's (1005 when its close frame had none), the
+   * one the client failed the connection with (1002, 1007, 1009), or 1006
+   * when there was no closing handshake (also for failed attempts).
+   */
+  code: number;
+  /** The close reason the server sent, or `""`. */
+  reason: string;
+  /** Whether the closing handshake completed. */
+  clean: boolean;
+  /**
+   * Why, when it was not a clean close: the error `recv()` or the connect
+   * attempt rejected with ({@link ConnectionClosedError},
+   * {@link ProtocolError}, `TimeoutError` from the heartbeat,
+   * `HandshakeError`, `Deno.errors.ConnectionRefused`...), or what
+   * `onConnect` threw. `null` for a clean close.
+   */
+  error: Error | null;
+  /** The number of the reconnect attempt to come (1, 2, ... consecutive). */
+  attempt: number;
+  /** Milliseconds until that attempt, or `null` when the feed stops instead. */
+  delay: number | null;
+}
+
+/**
+ * Options for {@link reconnecting}. Times are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { ReconnectOptions } from "@x/nexus-ws";
+ * const options: ReconnectOptions = {
+ *   connect: { heartbeat: { interval: 5_000, timeout: 15_000 } },
+ *   onConnect: (ws) => ws.sendText('{"op":"subscribe","channel":"ticker"}'),
+ *   onDisconnect: (info) => console.error(`disconnected: ${info.code}`),
+ *   backoff: { initial: 100, max: 10_000 },
+ *   finalCodes: [4001, 4003],
+ * };
+ * console.assert(options.maxAttempts === undefined);
+ * ```
+ */
+export interface ReconnectOptions {
+  /**
+   * Options for every {@link connect} the feed makes (its `signal`, if any,
+   * aborts connect attempts only). `transport` is refused (`TypeError`): a
+   * transport cannot be reused for the next connection.
+   */
+  connect?: ConnectOptions;
+  /**
+   * Runs on every new connection before any of its messages is returned,
+   * e.g. to log in and subscribe. It may send on `ws`, and may `ws.recv()`
+   * to wait for an acknowledgement (messages it reads are not seen by the
+   * feed). If it throws or rejects, the connection is terminated and counts
+   * as a failed attempt. `info.generation` is the generation the connection
+   * will have.
+   */
+  onConnect?: (
+    ws: WsClient,
+    info: { generation: number; attempt: number },
+  ) => void | Promise<void>;
+  /**
+   * Called (synchronously, inside `recv()`) for each disconnect the caller
+   * did not ask for, and for each failed connect attempt, before the wait.
+   * Throwing from it stops the feed: `recv()` rejects with what it threw.
+   * That is the way to give up on conditions of your own (e.g. a
+   * `HandshakeError` with status 401).
+   */
+  onDisconnect?: (info: DisconnectInfo) => void;
+  /** Waits between attempts; see {@link BackoffOptions} for the defaults. */
+  backoff?: BackoffOptions;
+  /**
+   * Close codes that stop the feed instead of reconnecting (e.g. 4001 for
+   * "bad credentials" in your protocol): `recv()` then rejects with a
+   * {@link ConnectionClosedError} carrying the code and reason. Integers in
+   * 1000..4999. Default none.
+   */
+  finalCodes?: Iterable<number>;
+  /**
+   * Most consecutive failed reconnect attempts before the feed gives up and
+   * `recv()` rejects with the last error (0: never reconnect). Default
+   * `Infinity`.
+   */
+  maxAttempts?: number;
+  /**
+   * Stops the feed: the current connection is closed (code 1000), a pending
+   * wait or connect attempt is cancelled, and `recv()` rejects with the
+   * signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * The wait before reconnect attempt `attempt` (1-based) under `backoff`
+ * (defaults as in {@link BackoffOptions}); `random` returns a number in
+ * `[0, 1)` and defaults to `Math.random`. Exported for tests and for
+ * callers who schedule their own retries.
+ *
+ * @example
+ * ```ts
+ * import { backoffDelay } from "@x/nexus-ws";
+ * const b = { initial: 100, max: 1_000, factor: 2, jitter: 0.5 };
+ * console.assert(backoffDelay(1, b, () => 0) === 100); // no jitter drawn
+ * console.assert(backoffDelay(3, b, () => 0.999) > 200); // 400 minus at most half
+ * console.assert(backoffDelay(50, b) <= 1_000); // bounded by max
+ * ```
+ */
+export function backoffDelay(
+  attempt: number,
+  backoff: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new RangeError(
+      `Expected attempt to be an integer >= 1, got ${attempt}`,
+    );
+  }
+  const b = checkBackoff(backoff);
+  return delayOf(attempt, b, random);
+}
+
+interface Backoff {
+  initial: number;
+  max: number;
+  factor: number;
+  jitter: number;
+  resetAfter: number;
+}
+
+function delayOf(
+  attempt: number,
+  b: Backoff,
+  random: () => number,
+): number {
+  const base = Math.min(b.max, b.initial * b.factor ** (attempt - 1));
+  return Math.round(base * (1 - b.jitter * random()));
+}
+
+function checkNumber(
+  name: string,
+  v: unknown,
+  dflt: number,
+  min: number,
+  maxValue = Number.MAX_SAFE_INTEGER,
+): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !(v >= min && v <= maxValue)) {
+    throw new RangeError(
+      `Expected ${name} to be a number in [${min}, ${maxValue}], got ${v}`,
+    );
+  }
+  return v;
+}
+
+function checkBackoff(o: BackoffOptions): Backoff {
+  if (o === null || typeof o !== "object") {
+    throw new TypeError(`Expected backoff to be an object, got ${o}`);
+  }
+  const initial = checkNumber("backoff.initial", o.initial, 100, 0);
+  const max = checkNumber("backoff.max", o.max, Math.max(10_000, initial), 0);
+  if (max < initial) {
+    throw new RangeError(
+      `Expected backoff.max >= backoff.initial (${initial}), got ${max}`,
+    );
+  }
+  return {
+    initial,
+    max,
+    factor: checkNumber("backoff.factor", o.factor, 2, 1, 1e6),
+    jitter: checkNumber("backoff.jitter", o.jitter, 0.5, 0, 1),
+    resetAfter: checkNumber("backoff.resetAfter", o.resetAfter, 5000, 0),
+  };
+}
+
+type UrlSource =
+  | string
+  | URL
+  | (() => string | URL | Promise<string | URL>);
+
+function checkUrl(u: string | URL): void {
+  const url = new URL(u); // TypeError for an invalid URL
+  if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) {
+    throw new TypeError(
+      `Expected a ws:, wss:, http: or https: URL, got "${url.protocol}"`,
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** What stopped the feed: `null` result (closed by the caller) or an error. */
+type Stop = { error: unknown } | { error?: undefined };
+
+/**
+ * A WebSocket feed that survives disconnects: get one from
+ * {@link reconnecting}. Read it with {@link ReconnectingFeed.recv} (the
+ * fast, borrowed path, exactly like {@link WsClient.recv}) or `for await`
+ * (owned copies). Reconnection happens inside `recv()`: when the current
+ * connection ends, `recv()` reports the disconnect, waits the backoff,
+ * connects, runs `onConnect`, and goes on with the new connection's
+ * messages. So the caller only ever reads one connection at a time, every
+ * message of the old connection comes before any of the new one, and
+ * {@link ReconnectingFeed.generation} (read after `recv()` resolves) says
+ * which connection a message came from. A feed nobody reads does not notice
+ * disconnects.
+ *
+ * Sends go to the current connection. While there is none (between a
+ * disconnect and the next connection) they throw
+ * {@link ConnectionClosedError}: nothing is queued for a later connection,
+ * so an order is never sent twice or late without the caller knowing.
+ *
+ * @example
+ * ```ts ignore
+ * import { reconnecting } from "@x/nexus-ws";
+ * const feed = reconnecting("wss://stream.example.com/ws", {
+ *   onConnect: (ws) => ws.sendText('{"op":"subscribe","channel":"BTC-USD"}'),
+ *   onDisconnect: (i) => console.error(`lost (${i.code}), retry in ${i.delay} ms`),
+ *   finalCodes: [4001],
+ * });
+ * for (let m = await feed.recv(); m !== null; m = await feed.recv()) {
+ *   handle(feed.generation, m.data); // borrowed until the next recv()
+ * }
+ * ```
+ */
+export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
+  #url: UrlSource;
+  #connectOptions: ConnectOptions;
+  #onConnect: ReconnectOptions["onConnect"];
+  #onDisconnect: ReconnectOptions["onDisconnect"];
+  #backoff: Backoff;
+  #finalCodes: Set<number>;
+  #maxAttempts: number;
+  #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
+  #ac = new AbortController(); // aborted when the feed stops
+  #ws: WsClient | null = null;
+  #pending: WsClient | null = null; // connected, running onConnect
+  #generation = 0;
+  #attempt = 0; // consecutive failed attempts
+  #delay = 0; // wait before the next connect attempt
+  #openedAt = 0;
+  #reading = false;
+  #stop: Stop | null = null;
+  #closing: Promise<void> | null = null;
+  #dialing: Promise<unknown> | null = null; // connect() in flight
+
+  /** @internal Use {@link reconnecting}. */
+  constructor(url: UrlSource, options: ReconnectOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${options}`);
+    }
+    if (typeof url === "string" || url instanceof URL) checkUrl(url);
+    else if (typeof url !== "function") {
+      throw new TypeError(
+        `Expected a URL or a function returning one, got ${typeof url}`,
+      );
+    }
+    const co = options.connect ?? {};
+    if (co === null || typeof co !== "object") {
+      throw new TypeError(`Expected connect to be an object, got ${co}`);
+    }
+    if (co.transport !== undefined) {
+      throw new TypeError(
+        "Expected no connect.transport (a reconnecting feed dials each connection itself), got one",
+      );
+    }
+    for (const name of ["onConnect", "onDisconnect"] as const) {
+      const f = options[name];
+      if (f !== undefined && typeof f !== "function") {
+        throw new TypeError(`Expected ${name} to be a function, got ${f}`);
+      }
+    }
+    const finalCodes = new Set<number>();
+    for (const c of options.finalCodes ?? []) {
+      if (!Number.isInteger(c) || c < 1000 || c > 4999) {
+        throw new RangeError(
+          `Expected finalCodes to hold integers in 1000..4999, got ${c}`,
+        );
+      }
+      finalCodes.add(c);
+    }
+    const maxAttempts = options.maxAttempts ?? Infinity;
+    if (
+      maxAttempts !== Infinity &&
+      !(Number.isInteger(maxAttempts) && maxAttempts >= 0)
+    ) {
+      throw new RangeError(
+        `Expected maxAttempts to be an integer >= 0 or Infinity, got ${maxAttempts}`,
+      );
+    }
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(
+        `Expected signal to be an AbortSignal, got ${signal}`,
+      );
+    }
+    this.#url = url;
+    this.#connectOptions = co;
+    this.#onConnect = options.onConnect;
+    this.#onDisconnect = options.onDisconnect;
+    this.#backoff = checkBackoff(options.backoff ?? {});
+    this.#finalCodes = finalCodes;
+    this.#maxAttempts = maxAttempts;
+    this.#signal = signal;
+    if (signal?.aborted) {
+      this.#stop = { error: signal.reason };
+      this.#ac.abort();
+    } else if (signal !== undefined) {
+      this.#onAbort = () => this.#shutdown({ error: signal.reason }, 1000, "");
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  /**
+   * How many connections have been established so far; the current one's
+   * number. 0 before the first `recv()` connected. It changes only inside
+   * `recv()`, just before the first message of a new connection can be
+   * returned.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * The current connection (the one `recv()` reads), or `null` while there
+   * is none: before the first connection, between a disconnect and the next
+   * connection, and once the feed has stopped.
+   */
+  get ws(): WsClient | null {
+    return this.#ws;
+  }
+
+  /** Consecutive failed connect attempts since the last healthy connection. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** Whether the feed has stopped (closed, aborted, final code, gave up). */
+  get stopped(): boolean {
+    return this.#stop !== null;
+  }
+
+  /**
+   * Receives the next message, from whichever connection is current,
+   * connecting or reconnecting first when needed. Resolves with a borrowed
+   * {@link Message} (valid until the next `recv()`), or `null` once the
+   * caller closed the feed. Rejects with the signal's reason when aborted,
+   * a {@link ConnectionClosedError} for a close code in `finalCodes`, the
+   * last error when `maxAttempts` ran out, what `onDisconnect` threw, or a
+   * `TypeError` / `RangeError` that `connect()` raised for bad options or a
+   * bad URL (those are bugs, not outages, and are not retried). Once
+   * stopped, every `recv()` gives the same outcome. One `recv()` at a time
+   * (`TypeError` otherwise).
+   */
+  async recv(): Promise<Message | null> {
+    if (this.#reading) {
+      throw new TypeError(
+        "Expected one recv() at a time, got a second call while one is pending",
+      );
+    }
+    this.#reading = true;
+    try {
+      for (;;) {
+        if (this.#stop !== null) {
+          await this.#closing;
+          if (this.#stop.error !== undefined) throw this.#stop.error;
+          return null;
+        }
+        const ws = this.#ws;
+        if (ws === null) {
+          await this.#connect();
+          continue;
+        }
+        let msg: Message | null = null;
+        let error: Error | null = null;
+        try {
+          msg = await ws.recv();
+        } catch (e) {
+          error = asError(e);
+        }
+        if (msg !== null) return msg;
+        if (this.#stop !== null) continue;
+        this.#ws = null;
+        let code = ws.closeCode, reason = ws.closeReason;
+        if (
+          error instanceof ConnectionClosedError ||
+          error instanceof ProtocolError
+        ) {
+          code = error.code;
+          if (error instanceof ConnectionClosedError) reason = error.reason;
+        }
+        const healthy =
+          performance.now() - this.#openedAt >= this.#backoff.resetAfter;
+        if (healthy) this.#attempt = 0;
+        this.#disconnected({
+          generation: this.#generation,
+          connected: true,
+          code,
+          reason,
+          clean: error === null,
+          error,
+        });
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /**
+   * Owned iteration: yields an {@link OwnedMessage} copy of each message,
+   * across reconnects, until the feed is closed; throws what `recv()`
+   * throws. One allocation and one copy per message more than `recv()`.
+   * Leaving the loop early closes the feed.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<
+    OwnedMessage,
+    void,
+    undefined
+  > {
+    try {
+      for (let m = await this.recv(); m !== null; m = await this.recv()) {
+        yield m.toOwned();
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Sends a text message on the current connection (see the class doc for when there is none). */
+  sendText(text: string): Promise<void> {
+    return this.#current().sendText(text);
+  }
+
+  /** Sends a binary message on the current connection. */
+  sendBinary(data: Uint8Array): Promise<void> {
+    return this.#current().sendBinary(data);
+  }
+
+  /** Sends a ping on the current connection. */
+  ping(data?: Uint8Array): Promise<void> {
+    return this.#current().ping(data);
+  }
+
+  /**
+   * Stops the feed: no more reconnects, a pending wait or connect attempt is
+   * cancelled, the current connection is closed with `code` / `reason`
+   * (default 1000) and a pending `recv()` resolves with `null`. Resolves
+   * once the connection is closed. Idempotent; `onDisconnect` is not
+   * called. Bad code or reason: `RangeError`.
+   */
+  close(code = 1000, reason = ""): Promise<void> {
+    if (this.#stop === null) {
+      // Validates code and reason exactly as WsClient.close() would.
+      new FrameWriter().close(new WriteBuf(), code, reason);
+      this.#shutdown({}, code, reason);
+    }
+    return this.#closing ?? Promise.resolve();
+  }
+
+  /** Same as {@link ReconnectingFeed.close} with no arguments, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #current(): WsClient {
+    if (this.#stop !== null) {
+      if (this.#stop.error === undefined) {
+        throw new TypeError(
+          "Expected an open feed, got one the caller already closed",
+        );
+      }
+      throw this.#stop.error;
+    }
+    if (this.#ws === null) {
+      throw new ConnectionClosedError(
+        1006,
+        "",
+        false,
+        `Expected a current connection, got none (${
+          this.#generation === 0 ? "not connected yet" : "reconnecting"
+        }); nothing was sent`,
+      );
+    }
+    return this.#ws;
+  }
+
+  #shutdown(stop: Stop, code: number, reason: string): void {
+    if (this.#stop !== null) return;
+    this.#stop = stop;
+    if (this.#onAbort !== undefined) {
+      this.#signal!.removeEventListener("abort", this.#onAbort);
+      this.#onAbort = undefined;
+    }
+    this.#ac.abort();
+    const ws = this.#ws, pending = this.#pending;
+    this.#ws = null;
+    pending?.terminate();
+    this.#closing = Promise.all([
+      ws?.close(code, reason),
+      this.#dialing,
+    ]).then(() => {});
+  }
+
+  /** Records a disconnect or failed attempt: reports it, then schedules the next attempt or stops. */
+  #disconnected(info: Omit<DisconnectInfo, "attempt" | "delay">): void {
+    const attempt = ++this.#attempt;
+    let stop: Stop | null = null;
+    if (this.#finalCodes.has(info.code)) {
+      const e = new ConnectionClosedError(
+        info.code,
+        info.reason,
+        info.clean,
+        `Connection closed with code ${info.code}${
+          info.reason ? ` ("${info.reason}")` : ""
+        }, which finalCodes marks as final`,
+      );
+      if (info.error !== null) (e as { cause?: unknown }).cause = info.error;
+      stop = { error: e };
+    } else if (attempt > this.#maxAttempts) {
+      stop = {
+        error: info.error ??
+          new ConnectionClosedError(info.code, info.reason, info.clean),
+      };
+    }
+    const delay = stop === null
+      ? delayOf(attempt, this.#backoff, Math.random)
+      : null;
+    try {
+      this.#onDisconnect?.({ ...info, attempt, delay });
+    } catch (e) {
+      stop = { error: e };
+    }
+    if (stop !== null) this.#shutdown(stop, 1000, "");
+    else this.#delay = delay!;
+  }
+
+  /** One connect attempt (after the scheduled wait); on success the connection becomes current. */
+  async #connect(): Promise<void> {
+    const signal = this.#ac.signal;
+    await sleep(this.#delay, signal);
+    if (signal.aborted) return;
+    const failed = (e: unknown, ws?: WsClient) => {
+      const closed = ws?.closed ?? false;
+      this.#disconnected({
+        generation: this.#generation,
+        connected: false,
+        code: closed ? ws!.closeCode : 1006,
+        reason: closed ? ws!.closeReason : "",
+        clean: false,
+        error: asError(e),
+      });
+    };
+    let u: string | URL;
+    try {
+      u = typeof this.#url === "function" ? await this.#url() : this.#url;
+    } catch (e) {
+      if (!signal.aborted) failed(e); // e.g. a token service that is down
+      return;
+    }
+    if (signal.aborted) return;
+    let ws: WsClient;
+    try {
+      if (typeof this.#url === "function") checkUrl(u);
+      const own = this.#connectOptions.signal;
+      const dialing = connect(u, {
+        ...this.#connectOptions,
+        signal: own === undefined ? signal : AbortSignal.any([signal, own]),
+      });
+      this.#dialing = dialing.catch(() => {});
+      ws = await dialing;
+    } catch (e) {
+      if (signal.aborted) return;
+      // Refused arguments are a bug in the caller, not an outage: stop.
+      if (e instanceof TypeError || e instanceof RangeError) {
+        this.#shutdown({ error: e }, 1000, "");
+      } else {
+        failed(e);
+      }
+      return;
+    } finally {
+      this.#dialing = null;
+    }
+    if (signal.aborted) {
+      ws.terminate();
+      return;
+    }
+    if (this.#onConnect !== undefined) {
+      this.#pending = ws;
+      try {
+        await this.#onConnect(ws, {
+          generation: this.#generation + 1,
+          attempt: this.#attempt,
+        });
+      } catch (e) {
+        if (!signal.aborted) failed(e, ws);
+        ws.terminate();
+        return;
+      } finally {
+        this.#pending = null;
+      }
+      if (signal.aborted) {
+        ws.terminate();
+        return;
+      }
+    }
+    this.#ws = ws;
+    this.#generation++;
+    this.#openedAt = performance.now();
+    this.#delay = 0;
+  }
+}
+
+/**
+ * Opens a reconnecting feed: the obvious way to run a market-data feed.
+ * Give it the URL (or a function returning one, called before every
+ * attempt, e.g. to pick a server or fetch a fresh token) and an `onConnect`
+ * hook that subscribes; read with `recv()` as from a single connection.
+ * Returns at once, without connecting: the first `recv()` connects. Bad
+ * arguments throw `TypeError` / `RangeError` here.
+ *
+ * Policy in short: every disconnect and failed attempt goes to
+ * `onDisconnect` with its code, reason and error; waits grow exponentially
+ * with jitter, bounded by `backoff.max`; the feed stops on
+ * `close()`, on `signal`, on a close code in `finalCodes`, after
+ * `maxAttempts` consecutive failures, or when `onDisconnect` throws.
+ *
+ * @example Subscribe, reconnect, stop on a final code or Ctrl-C
+ * ```ts ignore
+ * import { reconnecting } from "@x/nexus-ws";
+ * const ac = new AbortController();
+ * Deno.addSignalListener("SIGINT", () => ac.abort());
+ * const feed = reconnecting(() => `wss://stream.example.com/ws?token=${getToken()}`, {
+ *   connect: { heartbeat: { interval: 5_000, timeout: 15_000 } },
+ *   onConnect: async (ws, { generation }) => {
+ *     await ws.sendText(JSON.stringify({ op: "subscribe", channels: ["BTC-USD"] }));
+ *     console.error(`connection ${generation} subscribed`);
+ *   },
+ *   onDisconnect: ({ code, error, attempt, delay }) =>
+ *     console.error(`disconnected (${code} ${error?.message ?? ""}), attempt ${attempt} in ${delay} ms`),
+ *   backoff: { initial: 100, max: 10_000, factor: 2, jitter: 0.5 },
+ *   finalCodes: [4001], // "bad token": retrying will not help
+ *   signal: ac.signal,
+ * });
+ * try {
+ *   for (let m = await feed.recv(); m !== null; m = await feed.recv()) {
+ *     onTick(m.data); // borrowed bytes, valid until the next recv()
+ *   }
+ * } finally {
+ *   await feed.close();
+ * }
+ * ```
+ *
+ * @example Owned messages with `for await`
+ * ```ts ignore
+ * import { reconnecting } from "@x/nexus-ws";
+ * for await (const m of reconnecting("ws://127.0.0.1:8080/ticks")) {
+ *   console.log(m.text()); // an owned copy; leaving the loop closes the feed
+ * }
+ * ```
+ */
+export function reconnecting(
+  url: UrlSource,
+  options: ReconnectOptions = {},
+): ReconnectingFeed {
+  return new ReconnectingFeed(url, options);
+}

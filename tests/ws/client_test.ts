@@ -1,0 +1,348 @@
+import assert from "node:assert/strict";
+import {
+  connect,
+  ConnectionClosedError,
+  OwnedMessage,
+  TimeoutError,
+  type Transport,
+} from "../../mod.ts";
+import { drain, rawServer, serverFrame } from "../support/raw_server.ts";
+
+const enc = new TextEncoder();
+
+/** A Deno.serve WebSocket server; `onSocket` sets up each upgraded socket. */
+function denoServer(onSocket: (s: WebSocket, req: Request) => void) {
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      onSocket(socket, req);
+      return response;
+    },
+  );
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/`,
+    async close() {
+      ac.abort();
+      await server.finished;
+    },
+  };
+}
+
+const echo = (s: WebSocket) => {
+  s.binaryType = "arraybuffer";
+  s.onmessage = (e) => s.send(e.data);
+};
+
+Deno.test("for await yields owned copies that stay valid after later messages", async () => {
+  const srv = denoServer((s) => {
+    s.onopen = () => {
+      for (let i = 0; i < 5; i++) s.send(`message ${i}`);
+      s.close(1000, "done");
+    };
+  });
+  const ws = await connect(srv.url);
+  const got: OwnedMessage[] = [];
+  for await (const m of ws) got.push(m);
+  assert.deepEqual(
+    got.map((m) => m.text()),
+    [0, 1, 2, 3, 4].map((i) => `message ${i}`),
+  );
+  assert.ok(got.every((m) => m instanceof OwnedMessage && m.type === "text"));
+  assert.equal(ws.closeCode, 1000);
+  assert.equal(ws.closeReason, "done");
+  await srv.close();
+});
+
+/** A transport wrapper counting the bytes read from the socket. */
+function counting(conn: Deno.Conn): Transport & { bytesRead: number } {
+  return {
+    bytesRead: 0,
+    async read(p) {
+      const n = await conn.read(p);
+      if (n !== null) this.bytesRead += n;
+      return n;
+    },
+    write: (p) => conn.write(p),
+    close: () => conn.close(),
+  };
+}
+
+Deno.test("readable stops reading the socket while its queue is full", async () => {
+  const count = 2000, size = 1024;
+  const srv = rawServer(async (conn) => {
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = new Uint8Array(size).fill(i & 0xff);
+      new DataView(p.buffer).setUint32(0, i);
+      frames.push(serverFrame(2, p));
+    }
+    for (const f of frames) await conn.write(f);
+    await conn.write(serverFrame(8, new Uint8Array([0x03, 0xe8])));
+    await conn.read(new Uint8Array(64)); // the client's close echo, then TCP close
+    conn.close();
+  });
+  const t = counting(
+    await Deno.connect({ hostname: "127.0.0.1", port: srv.port }),
+  );
+  const ws = await connect(srv.url, {
+    transport: t,
+    bufferCapacity: 4096,
+    readableHighWaterMark: 4,
+  });
+  const reader = ws.readable.getReader();
+  const first = await reader.read();
+  assert.equal(new DataView(first.value!.data.buffer).getUint32(0), 0);
+  await new Promise((r) => setTimeout(r, 300));
+  // the server has written 2 MiB; the client took only what fits its bounds
+  assert.ok(
+    t.bytesRead < 64 * 1024,
+    `read ${t.bytesRead} bytes while the consumer slept`,
+  );
+  let expected = 1;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    assert.equal(new DataView(value.data.buffer).getUint32(0), expected++);
+    assert.equal(value.data.length, size);
+  }
+  assert.equal(expected, count);
+  assert.equal(ws.closeCode, 1000);
+  await srv.close();
+});
+
+Deno.test("concurrent sends from several tasks arrive intact and in per-task order", async () => {
+  const srv = denoServer(echo);
+  const ws = await connect(srv.url);
+  const tasks = 4, per = 250;
+  let sawBuffered = 0;
+  const senders = Array.from({ length: tasks }, (_, t) =>
+    (async () => {
+      for (let i = 0; i < per; i++) {
+        const body = `${t}:${i}:` + "x".repeat((i * 37) % 3000);
+        const p = i % 2 === 0
+          ? ws.sendText(body)
+          : ws.sendBinary(enc.encode(body));
+        sawBuffered = Math.max(sawBuffered, ws.bufferedAmount);
+        if (i % 10 === 9) await p;
+      }
+    })());
+  const next = new Array(tasks).fill(0);
+  for (let k = 0; k < tasks * per; k++) {
+    const m = await ws.recv();
+    assert.ok(m !== null);
+    const [t, i, pad] = m.text().split(":");
+    assert.equal(Number(i), next[Number(t)]++, `task ${t} out of order`);
+    assert.equal(pad.length, (Number(i) * 37) % 3000);
+    assert.equal(m.type, Number(i) % 2 === 0 ? "text" : "binary");
+  }
+  await Promise.all(senders);
+  assert.deepEqual(next, new Array(tasks).fill(per));
+  assert.ok(sawBuffered > 0, "bufferedAmount never showed queued bytes");
+  assert.equal(ws.bufferedAmount, 0);
+  await ws.close();
+  await srv.close();
+});
+
+Deno.test("sends wait their turn once bufferedAmount passes maxBufferedAmount", async () => {
+  // the server completes the handshake, then never reads: writes back up
+  const hold = Promise.withResolvers<void>();
+  const srv = rawServer(() => hold.promise);
+  const ws = await connect(srv.url, {
+    maxBufferedAmount: 256 * 1024,
+    closeTimeout: 200,
+  });
+  const chunk = new Uint8Array(64 * 1024);
+  const sends: Promise<void>[] = [];
+  let settled = 0;
+  for (let i = 0; i < 400; i++) {
+    const p = ws.sendBinary(chunk);
+    p.then(() => settled++, () => {});
+    sends.push(p);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  // 25 MiB were offered; what is held is bounded by the mark plus one frame
+  assert.ok(
+    ws.bufferedAmount <= 256 * 1024 + 64 * 1024 + 14,
+    `buffered ${ws.bufferedAmount}`,
+  );
+  assert.ok(
+    settled < 400,
+    "every send resolved although the peer reads nothing",
+  );
+  ws.terminate();
+  const results = await Promise.allSettled(sends);
+  const rejected = results.filter((r) => r.status === "rejected");
+  assert.ok(rejected.length > 0);
+  for (const r of rejected) {
+    assert.ok(
+      (r as PromiseRejectedResult).reason instanceof ConnectionClosedError,
+    );
+  }
+  hold.resolve();
+  await srv.close();
+});
+
+Deno.test("heartbeat fails a connection whose server stops answering, within its deadline", async () => {
+  const srv = rawServer(drain); // reads everything, answers nothing, keeps TCP open
+  const ws = await connect(srv.url, {
+    heartbeat: { interval: 100, timeout: 400 },
+  });
+  const t0 = performance.now();
+  await assert.rejects(ws.recv(), TimeoutError);
+  const took = performance.now() - t0;
+  assert.ok(took >= 350 && took < 1500, `detected after ${took} ms`);
+  assert.ok(ws.closed);
+  await srv.close();
+});
+
+Deno.test("heartbeat keeps a connection whose server answers pings", async () => {
+  const srv = denoServer((s) => {
+    s.onopen = () => setTimeout(() => s.send("late"), 700);
+  });
+  const ws = await connect(srv.url, {
+    heartbeat: { interval: 50, timeout: 250 },
+  });
+  const m = await ws.recv(); // 700 ms of silence apart from pongs
+  assert.equal(m?.text(), "late");
+  await ws.close();
+  await srv.close();
+});
+
+Deno.test("pings are answered and observable through onPing", async () => {
+  const pings: string[] = [];
+  let pong = "";
+  const srv = rawServer(async (conn) => {
+    await conn.write(serverFrame(9, enc.encode("are you there")));
+    const buf = new Uint8Array(256);
+    const n = (await conn.read(buf))!;
+    // a masked pong from the client: unmask it
+    const len = buf[1] & 0x7f, key = buf.subarray(2, 6);
+    assert.equal(buf[0], 0x8a);
+    pong = new TextDecoder().decode(
+      buf.subarray(6, 6 + len).map((b, i) => b ^ key[i & 3]),
+    );
+    assert.ok(n >= 6 + len);
+    await conn.write(serverFrame(1, enc.encode("after")));
+    await drain(conn);
+  });
+  const ws = await connect(srv.url, {
+    onPing: (d) => pings.push(new TextDecoder().decode(d)),
+  });
+  assert.equal((await ws.recv())?.text(), "after");
+  assert.deepEqual(pings, ["are you there"]);
+  assert.equal(pong, "are you there");
+  ws.terminate();
+  await srv.close();
+});
+
+Deno.test("connect runs over a caller-supplied transport (a Unix socket)", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".sock" });
+  await Deno.remove(path);
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { path, signal: ac.signal, onListen() {} },
+    (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      echo(socket);
+      return response;
+    },
+  );
+  const conn = await Deno.connect({ transport: "unix", path });
+  const ws = await connect("ws://localhost/", { transport: conn });
+  await ws.sendText("over unix");
+  assert.equal((await ws.recv())?.text(), "over unix");
+  await ws.close();
+  ac.abort();
+  await server.finished;
+  await Deno.remove(path).catch(() => {});
+});
+
+Deno.test("split halves let one task send while another waits in recv", async () => {
+  const srv = denoServer(echo);
+  const { reader, writer } = (await connect(srv.url)).split();
+  const got: string[] = [];
+  const pump = (async () => {
+    for await (const m of reader) got.push(m.text());
+  })();
+  await new Promise((r) => setTimeout(r, 20)); // recv() is now pending
+  await Promise.all([
+    writer.sendText("a"),
+    writer.sendText("b"),
+    writer.sendText("c"),
+  ]);
+  while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
+  await writer.close();
+  await pump;
+  assert.deepEqual(got, ["a", "b", "c"]);
+  await srv.close();
+});
+
+Deno.test("writable sends strings as text and bytes as binary", async () => {
+  const seen: string[] = [];
+  const srv = denoServer((s) => {
+    s.binaryType = "arraybuffer";
+    s.onmessage = (e) =>
+      seen.push(
+        typeof e.data === "string"
+          ? `text:${e.data}`
+          : `binary:${e.data.byteLength}`,
+      );
+  });
+  const ws = await connect(srv.url);
+  const w = ws.writable.getWriter();
+  await w.write("hello");
+  await w.write(new Uint8Array(3));
+  await w.close();
+  assert.ok(ws.closed);
+  assert.deepEqual(seen, ["text:hello", "binary:3"]);
+  await srv.close();
+});
+
+Deno.test("sending after the caller closed is a TypeError; after the server closed, a ConnectionClosedError", async () => {
+  const srv = denoServer((s) => {
+    s.onmessage = (e) => {
+      if (e.data === "bye") s.close(4000, "server says bye");
+    };
+  });
+  const a = await connect(srv.url);
+  await a.close();
+  assert.throws(() => a.sendText("x"), TypeError);
+  const b = await connect(srv.url);
+  await b.sendText("bye");
+  assert.equal(await b.recv(), null);
+  assert.equal(b.closeCode, 4000);
+  assert.equal(b.closeReason, "server says bye");
+  assert.throws(() => b.sendText("x"), ConnectionClosedError);
+  await srv.close();
+});
+
+Deno.test("bad options are refused at the call, before anything is dialed", async () => {
+  await assert.rejects(
+    connect("ws://127.0.0.1:1/", { bufferCapacity: 10 }),
+    RangeError,
+  );
+  await assert.rejects(
+    connect("ws://127.0.0.1:1/", { compactAt: -1 }),
+    RangeError,
+  );
+  await assert.rejects(
+    connect("ws://127.0.0.1:1/", { handshakeTimeout: -5 }),
+    RangeError,
+  );
+  await assert.rejects(
+    connect("ws://127.0.0.1:1/", { heartbeat: { interval: 0, timeout: 10 } }),
+    RangeError,
+  );
+  await assert.rejects(
+    connect("ws://127.0.0.1:1/", { headers: { "X-A": "1\r\nX-Injected: 1" } }),
+    TypeError,
+  );
+  await assert.rejects(
+    connect("ws://127.0.0.1:1/", { headers: { Host: "evil" } }),
+    TypeError,
+  );
+  await assert.rejects(connect("ftp://127.0.0.1/"), TypeError);
+  await assert.rejects(connect("ws://127.0.0.1:1/#frag"), TypeError);
+});

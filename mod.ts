@@ -7,5 +7,6 @@ export * from "./src/errors.ts";
 export * from "./src/transport.ts";
 export * from "./src/ws/client.ts";
 export * from "./src/ws/message.ts";
+export * from "./src/ws/reconnect.ts";
 export * from "./src/ws/split.ts";
 export type { ReadBufOptions } from "./src/codec/read_buf.ts";

@@ -160,3 +160,29 @@ export class HttpProtocolError extends Error {
     this.name = "HttpProtocolError";
   }
 }
+
+/**
+ * The HTTP peer sent a response over one of the client's limits: the head
+ * size, the header count, the body size or a chunk line. A subclass of
+ * {@link HttpProtocolError}, so one `catch` handles both.
+ *
+ * @example
+ * ```ts
+ * import { HttpLimitError, HttpProtocolError } from "@x/nexus-ws";
+ * const err = new HttpLimitError("maxBodySize", 1024, "Expected a body of at most 1024 bytes, got 4096");
+ * console.assert(err instanceof HttpProtocolError && err.limit === "maxBodySize");
+ * ```
+ */
+export class HttpLimitError extends HttpProtocolError {
+  /** The option that was exceeded, e.g. `"maxHeadSize"`, `"maxHeaders"`, `"maxBodySize"`. */
+  readonly limit: string;
+  /** The configured bound. */
+  readonly max: number;
+  /** Creates an HTTP limit error. */
+  constructor(limit: string, max: number, message: string) {
+    super(message);
+    this.name = "HttpLimitError";
+    this.limit = limit;
+    this.max = max;
+  }
+}

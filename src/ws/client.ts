@@ -127,6 +127,7 @@ function deferred(): Deferred {
 }
 
 const OPEN = 0, CLOSING = 1, CLOSED = 2;
+const NOT_PARSED = -2, PARSE_ERROR = -3; // #recvSlow: nothing parsed yet / next() threw
 
 /**
  * Opens a WebSocket connection: dials `ws:` / `wss:` (TLS verified against
@@ -327,6 +328,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #reader: FrameReader;
   #writer = new FrameWriter();
   #msg: Message;
+  #ready: Promise<Message>;
   #cfg: ClientConfig;
   #protocol: string;
   // write side
@@ -369,6 +371,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     this.#protocol = protocol;
     this.#cfg = cfg;
     this.#msg = new Message(reader);
+    this.#ready = Promise.resolve(this.#msg);
     const hb = cfg.heartbeat;
     if (hb !== undefined) {
       this.#lastRx = performance.now();
@@ -415,26 +418,56 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * handshake. Frames already buffered are returned without a socket read.
    * Only one `recv()` may be pending at a time (`TypeError` otherwise).
    */
-  async recv(): Promise<Message | null> {
+  recv(): Promise<Message | null> {
+    // Fast path: a message already in the buffer resolves with a promise
+    // made once per connection (the Message object is reused too).
+    if (!this.#reading && this.#state === OPEN) {
+      let op: number;
+      try {
+        op = this.#reader.next(this.#rb);
+      } catch (err) {
+        return this.#recvSlow(PARSE_ERROR, err);
+      }
+      if (op === Opcode.Text) {
+        this.#msg.type = "text";
+        return this.#ready;
+      }
+      if (op === Opcode.Binary) {
+        this.#msg.type = "binary";
+        return this.#ready;
+      }
+      return this.#recvSlow(op);
+    }
+    return this.#recvSlow(NOT_PARSED);
+  }
+
+  /** Everything but a buffered message: reads, control frames, close, errors. */
+  async #recvSlow(
+    first: number,
+    parseError?: unknown,
+  ): Promise<Message | null> {
     if (this.#reading) {
       throw new TypeError(
         "Expected one recv() at a time, got a second call while one is pending",
       );
     }
-    if (this.#state === CLOSED) {
+    if (this.#state === CLOSED && first === NOT_PARSED) {
       if (this.#error !== null) throw this.#error;
       return null;
     }
     this.#reading = true;
     try {
       const reader = this.#reader;
+      let op = first;
       for (;;) {
-        let op: number;
-        try {
-          op = reader.next(this.#rb);
-        } catch (err) {
-          if (err instanceof ProtocolError) throw await this.#fail(err);
-          throw err;
+        if (op === PARSE_ERROR || op === NOT_PARSED) {
+          try {
+            if (op === PARSE_ERROR) throw parseError;
+            op = reader.next(this.#rb);
+          } catch (err) {
+            if (err instanceof ProtocolError) throw await this.#fail(err);
+            throw err;
+          }
         }
         if (op === Opcode.Text) {
           this.#msg.type = "text";
@@ -474,6 +507,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
           this.#finish(true);
           return null;
         }
+        op = NOT_PARSED;
       }
     } finally {
       this.#reading = false;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { HttpProtocolError } from "../../errors.ts";
+import { HttpLimitError, HttpProtocolError } from "../../errors.ts";
 import type { ReadBuf } from "../read_buf.ts";
 
 /**
@@ -208,7 +208,9 @@ export class HeadReader {
     if (headEnd < 0) {
       this.#scanned = i - start;
       if (end - start >= this.#maxHeadSize) {
-        throw new HttpProtocolError(
+        throw new HttpLimitError(
+          "maxHeadSize",
+          this.#maxHeadSize,
           `Expected a response head within ${this.#maxHeadSize} bytes, got more without the end of the head`,
         );
       }
@@ -242,7 +244,9 @@ export class HeadReader {
         );
       }
       if (headers.size >= this.#maxHeaders) {
-        throw new HttpProtocolError(
+        throw new HttpLimitError(
+          "maxHeaders",
+          this.#maxHeaders,
           `Expected at most ${this.#maxHeaders} header fields, got more`,
         );
       }

@@ -7,7 +7,7 @@
 
 import { ProtocolError } from "../../errors.ts";
 import type { ReadBuf } from "../read_buf.ts";
-import { Utf8Validator } from "./utf8.ts";
+import { asciiEnd, Utf8Validator } from "./utf8.ts";
 
 /**
  * WebSocket opcodes (RFC 6455 §5.2).
@@ -140,6 +140,8 @@ export class FrameReader {
   // text validation state of the message / frame in progress
   #utf8 = new Utf8Validator();
   #validated = 0; // payload bytes of the current unfinished frame already validated
+  #wordsOf: Uint8Array | null = null; // the array #words views
+  #words: Uint32Array = new Uint32Array(0);
 
   /** Creates a reader; throws `RangeError` on a bad limit. */
   constructor(options: FrameReaderOptions = {}) {
@@ -300,8 +302,23 @@ export class FrameReader {
       }
       // data frame
       if (text) {
-        if (this.#validated === 0 && op !== 0) this.#utf8.reset();
-        if (!this.#utf8.feed(b, p0 + this.#validated, p1)) {
+        let from = p0 + this.#validated;
+        if (this.#validated === 0 && op !== 0) {
+          this.#utf8.reset();
+          // fast path: a whole-ASCII run needs no state machine
+          if (b.byteOffset % 4 === 0) {
+            if (this.#wordsOf !== b) {
+              this.#words = new Uint32Array(
+                b.buffer,
+                b.byteOffset,
+                b.length >>> 2,
+              );
+              this.#wordsOf = b;
+            }
+            from = asciiEnd(b, this.#words, from, p1);
+          }
+        }
+        if (from < p1 && !this.#utf8.feed(b, from, p1)) {
           fail(1007, "Expected UTF-8 text, got an invalid byte sequence");
         }
         this.#validated = 0;

@@ -86,6 +86,41 @@ export class Utf8Validator {
 }
 
 /**
+ * Index of the first non-ASCII byte in `b[from..to)`, or `to`. `words` must
+ * be a `Uint32Array` over the same memory as `b`, starting at the same byte
+ * (so `b.byteOffset` is a multiple of 4): aligned stretches are checked four
+ * bytes at a time.
+ *
+ * @example
+ * ```ts
+ * import { asciiEnd } from "@x/nexus-ws/codec";
+ * const b = new Uint8Array(16);
+ * b.set(new TextEncoder().encode("abcdefgh\u00e9"));
+ * console.assert(asciiEnd(b, new Uint32Array(b.buffer), 0, 10) === 8);
+ * ```
+ */
+export function asciiEnd(
+  b: Uint8Array,
+  words: Uint32Array,
+  from: number,
+  to: number,
+): number {
+  let i = from;
+  while (i < to && (i & 3) !== 0) {
+    if (b[i] >= 0x80) return i;
+    i++;
+  }
+  if (i + 4 <= to) {
+    let w = i >>> 2;
+    const wEnd = to >>> 2;
+    while (w < wEnd && (words[w] & 0x80808080) === 0) w++;
+    i = w << 2;
+  }
+  while (i < to && b[i] < 0x80) i++;
+  return i;
+}
+
+/**
  * Whether `b[from..to)` is complete, valid UTF-8. Returns `1` for valid
  * ASCII, `2` for valid non-ASCII, `0` for invalid.
  *

@@ -351,8 +351,9 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #closed = deferred();
   // heartbeat
   #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #lastRx = 0;
-  #readSince = 0; // when the pending socket read started, 0 when none
+  #lastRx = 0; // when the heartbeat last saw the frame counter move
+  #lastFrames = 0;
+  #waitingSince = 0; // when recv() began waiting on the socket, 0 when not
   // streams
   #readable: ReadableStream<OwnedMessage> | undefined;
   #writable: WritableStream<string | Uint8Array> | undefined;
@@ -478,6 +479,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
           return this.#msg;
         }
         if (op === NEED_MORE) {
+          if (this.#waitingSince === 0) this.#waitingSince = performance.now();
           await this.#fill();
         } else if (op === Opcode.Ping) {
           // Under write pressure only the latest pings get a pong (RFC 6455 §5.5.3).
@@ -511,14 +513,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       }
     } finally {
       this.#reading = false;
+      this.#waitingSince = 0;
     }
   }
 
   /** One socket read into the buffer; throws when the stream ended. */
   async #fill(): Promise<void> {
     let n: number | null;
-    const hb = this.#heartbeat !== undefined;
-    if (hb) this.#readSince = performance.now();
     try {
       n = await this.#t.read(this.#rb.spare());
     } catch (err) {
@@ -526,10 +527,6 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       if (this.#state !== CLOSED && !this.#closeSent) {
         this.#error = this.#abnormal(err);
       }
-    }
-    if (hb) {
-      this.#readSince = 0;
-      this.#lastRx = performance.now();
     }
     if (n === null) {
       this.#finish(false);
@@ -784,15 +781,22 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     }
   }
 
+  /**
+   * Heartbeat timer: liveness is a complete frame (data, ping or pong), so a
+   * peer that trickles bytes without finishing frames counts as dead too.
+   */
   #tick(hb: HeartbeatOptions): void {
     if (this.#state !== OPEN) return;
     const now = performance.now();
-    const waiting = this.#readSince !== 0;
-    if (
-      waiting && now - Math.max(this.#lastRx, this.#readSince) >= hb.timeout
-    ) {
+    const frames = this.#reader.frames;
+    if (frames !== this.#lastFrames) {
+      this.#lastFrames = frames;
+      this.#lastRx = now;
+    }
+    const since = this.#waitingSince;
+    if (since !== 0 && now - Math.max(this.#lastRx, since) >= hb.timeout) {
       this.#error = new TimeoutError(
-        `Expected data, a ping or a pong within ${hb.timeout} ms, got nothing`,
+        `Expected a frame (data, ping or pong) within ${hb.timeout} ms, got none`,
       );
       this.#closeSent = true;
       this.#finish(false);

@@ -128,6 +128,8 @@ export class FrameReader {
   closeCode = 1005;
   /** Reason of the last close frame. */
   closeReason = "";
+  /** Complete frames parsed so far (of every kind): a cheap liveness counter. */
+  frames = 0;
 
   #maxMessageSize: number;
   #maxFragments: number;
@@ -292,6 +294,7 @@ export class FrameReader {
         return NEED_MORE;
       }
       const p1 = p0 + len;
+      this.frames++;
       if (op >= 8) {
         this.#pending = frameLen;
         this.payloadBytes = b;

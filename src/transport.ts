@@ -6,15 +6,17 @@
  */
 
 /**
- * The smallest duplex the clients need: what `Deno.Conn` already is. Plug in
- * any other (a Unix socket, an in-memory pipe in tests) with the same shape.
+ * The smallest duplex the clients need: what `Deno.Conn` already is. Pass
+ * any other with the same shape as `connect(url, { transport })` (the URL
+ * still gives the `Host` header and the path): a Unix socket, a socket from a
+ * proxy tunnel, or an in-memory pipe in tests.
  *
  * @example
- * ```ts
- * import type { Transport } from "@x/nexus-ws";
- * const conn: Transport = await Deno.connect({ port: 80, hostname: "127.0.0.1" })
- *   .catch(() => ({ read: () => Promise.resolve(null), write: (p) => Promise.resolve(p.length), close() {} }));
- * conn.close();
+ * ```ts ignore
+ * import { connect, type Transport } from "@x/nexus-ws";
+ * // a feed served on a Unix socket
+ * const transport: Transport = await Deno.connect({ transport: "unix", path: "/run/feed.sock" });
+ * const ws = await connect("ws://localhost/feed", { transport });
  * ```
  */
 export interface Transport {

@@ -156,6 +156,20 @@ export class ReadBuf {
     this.#end += n;
   }
 
+  /**
+   * Keeps only the first `length` unconsumed bytes, dropping the rest (used
+   * after decoding in place, e.g. de-chunking an HTTP body, left the tail of
+   * the buffer with bytes already moved down).
+   */
+  truncate(length: number): void {
+    if (length < 0 || length > this.#end - this.#start) {
+      throw new RangeError(
+        `Expected a length in [0, ${this.#end - this.#start}], got ${length}`,
+      );
+    }
+    this.#end = this.#start + length;
+  }
+
   /** Appends bytes (copies). Grows only within the message bound. */
   push(chunk: Uint8Array): void {
     let off = 0;

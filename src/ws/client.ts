@@ -259,6 +259,14 @@ export async function connect(
       transport?.close();
     } catch { /* already closed */ }
     if (ac.signal.aborted) throw ac.signal.reason;
+    if (err instanceof Deno.errors.InvalidData && u.protocol === "wss:") {
+      // a refused certificate (unknown issuer, wrong host, expired...)
+      const e = new HandshakeError(
+        `TLS handshake with ${u.host} failed: ${err.message}`,
+      );
+      (e as { cause?: unknown }).cause = err;
+      throw e;
+    }
     throw err;
   } finally {
     clearTimeout(timer);

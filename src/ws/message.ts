@@ -6,7 +6,7 @@
 
 import type { FrameReader } from "../codec/ws/frame_reader.ts";
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * A received text or binary message. It borrows: `data` is a view of the

@@ -122,7 +122,8 @@ export interface ReconnectOptions {
    * to wait for an acknowledgement (messages it reads are not seen by the
    * feed). If it throws or rejects, the connection is terminated and counts
    * as a failed attempt. `info.generation` is the generation the connection
-   * will have.
+   * will have; `info.attempt` how many attempts failed in a row before this
+   * one (0 on a first try).
    */
   onConnect?: (
     ws: WsClient,
@@ -170,7 +171,7 @@ export interface ReconnectOptions {
  * import { backoffDelay } from "@x/nexus-ws";
  * const b = { initial: 100, max: 1_000, factor: 2, jitter: 0.5 };
  * console.assert(backoffDelay(1, b, () => 0) === 100); // no jitter drawn
- * console.assert(backoffDelay(3, b, () => 0.999) > 200); // 400 minus at most half
+ * console.assert(backoffDelay(3, b, () => 0.999) >= 200); // 400 minus at most half
  * console.assert(backoffDelay(50, b) <= 1_000); // bounded by max
  * ```
  */
@@ -241,7 +242,22 @@ function checkBackoff(o: BackoffOptions): Backoff {
   };
 }
 
-type UrlSource =
+/**
+ * Where a {@link ReconnectingFeed} connects: a `ws:` / `wss:` URL (`http:` /
+ * `https:` are mapped to them), or a function called before every attempt
+ * that returns one (it may be async, e.g. to fetch a fresh token or pick
+ * another server; if it throws, the attempt counts as failed).
+ *
+ * @example
+ * ```ts
+ * import type { FeedUrl } from "@x/nexus-ws";
+ * const servers = ["wss://a.example.com/ws", "wss://b.example.com/ws"];
+ * let i = 0;
+ * const url: FeedUrl = () => servers[i++ % servers.length]; // round-robin
+ * console.assert(typeof url === "function");
+ * ```
+ */
+export type FeedUrl =
   | string
   | URL
   | (() => string | URL | Promise<string | URL>);
@@ -272,8 +288,8 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-/** What stopped the feed: `null` result (closed by the caller) or an error. */
-type Stop = { error: unknown } | { error?: undefined };
+/** What stopped the feed: the caller's `close()` (recv() gives null) or an error. */
+type Stop = { closed: true } | { closed: false; error: unknown };
 
 /**
  * A WebSocket feed that survives disconnects: get one from
@@ -307,7 +323,7 @@ type Stop = { error: unknown } | { error?: undefined };
  * ```
  */
 export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
-  #url: UrlSource;
+  #url: FeedUrl;
   #connectOptions: ConnectOptions;
   #onConnect: ReconnectOptions["onConnect"];
   #onDisconnect: ReconnectOptions["onDisconnect"];
@@ -329,7 +345,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   #dialing: Promise<unknown> | null = null; // connect() in flight
 
   /** @internal Use {@link reconnecting}. */
-  constructor(url: UrlSource, options: ReconnectOptions) {
+  constructor(url: FeedUrl, options: ReconnectOptions) {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`Expected options to be an object, got ${options}`);
     }
@@ -387,10 +403,11 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     this.#maxAttempts = maxAttempts;
     this.#signal = signal;
     if (signal?.aborted) {
-      this.#stop = { error: signal.reason };
+      this.#stop = { closed: false, error: signal.reason };
       this.#ac.abort();
     } else if (signal !== undefined) {
-      this.#onAbort = () => this.#shutdown({ error: signal.reason }, 1000, "");
+      this.#onAbort = () =>
+        this.#shutdown({ closed: false, error: signal.reason }, 1000, "");
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
   }
@@ -408,7 +425,9 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   /**
    * The current connection (the one `recv()` reads), or `null` while there
    * is none: before the first connection, between a disconnect and the next
-   * connection, and once the feed has stopped.
+   * connection, and once the feed has stopped. Use it for what the feed
+   * does not wrap (`protocol`, `bufferedAmount`, `writable`...), but do not
+   * `recv()` from it: that would take messages from the feed.
    */
   get ws(): WsClient | null {
     return this.#ws;
@@ -447,7 +466,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       for (;;) {
         if (this.#stop !== null) {
           await this.#closing;
-          if (this.#stop.error !== undefined) throw this.#stop.error;
+          if (!this.#stop.closed) throw this.#stop.error;
           return null;
         }
         const ws = this.#ws;
@@ -464,6 +483,11 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         }
         if (msg !== null) return msg;
         if (this.#stop !== null) continue;
+        if (!ws.closed) {
+          // recv() refused the call (someone else is reading feed.ws): a bug.
+          if (error instanceof TypeError) throw error;
+          ws.terminate();
+        }
         this.#ws = null;
         let code = ws.closeCode, reason = ws.closeReason;
         if (
@@ -535,8 +559,8 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   close(code = 1000, reason = ""): Promise<void> {
     if (this.#stop === null) {
       // Validates code and reason exactly as WsClient.close() would.
-      new FrameWriter().close(new WriteBuf(), code, reason);
-      this.#shutdown({}, code, reason);
+      new FrameWriter().close(new WriteBuf(256), code, reason);
+      this.#shutdown({ closed: true }, code, reason);
     }
     return this.#closing ?? Promise.resolve();
   }
@@ -548,7 +572,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
 
   #current(): WsClient {
     if (this.#stop !== null) {
-      if (this.#stop.error === undefined) {
+      if (this.#stop.closed) {
         throw new TypeError(
           "Expected an open feed, got one the caller already closed",
         );
@@ -599,9 +623,10 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         }, which finalCodes marks as final`,
       );
       if (info.error !== null) (e as { cause?: unknown }).cause = info.error;
-      stop = { error: e };
+      stop = { closed: false, error: e };
     } else if (attempt > this.#maxAttempts) {
       stop = {
+        closed: false,
         error: info.error ??
           new ConnectionClosedError(info.code, info.reason, info.clean),
       };
@@ -612,7 +637,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     try {
       this.#onDisconnect?.({ ...info, attempt, delay });
     } catch (e) {
-      stop = { error: e };
+      stop = { closed: false, error: e };
     }
     if (stop !== null) this.#shutdown(stop, 1000, "");
     else this.#delay = delay!;
@@ -656,7 +681,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       if (signal.aborted) return;
       // Refused arguments are a bug in the caller, not an outage: stop.
       if (e instanceof TypeError || e instanceof RangeError) {
-        this.#shutdown({ error: e }, 1000, "");
+        this.#shutdown({ closed: false, error: e }, 1000, "");
       } else {
         failed(e);
       }
@@ -743,7 +768,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
  * ```
  */
 export function reconnecting(
-  url: UrlSource,
+  url: FeedUrl,
   options: ReconnectOptions = {},
 ): ReconnectingFeed {
   return new ReconnectingFeed(url, options);

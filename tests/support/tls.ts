@@ -44,7 +44,9 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }).output();
   if (!out.success) {
     throw new Error(
-      `Expected "openssl ${args.join(" ")}" to succeed, got exit code ${out.code}: ${
+      `Expected "openssl ${
+        args.join(" ")
+      }" to succeed, got exit code ${out.code}: ${
         new TextDecoder().decode(out.stderr)
       }`,
     );

@@ -78,7 +78,7 @@ export function isValidCloseCode(code: number): boolean {
   return VALID_CLOSE(code);
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 function fail(code: number, message: string): never {
   throw new ProtocolError(code, message);

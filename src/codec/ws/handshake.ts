@@ -46,7 +46,7 @@ export function generateKey(): string {
  * ```ts
  * import { acceptKey } from "@x/nexus-ws/codec";
  * // the example from RFC 6455 §1.3
- * console.assert(acceptKey("dGhlIHNhbXBsZSBub25jZQ==") === "s3pPLMBiTxaQ9kYGn9WGCZ0WOYQ=");
+ * console.assert(acceptKey("dGhlIHNhbXBsZSBub25jZQ==") === "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
  * ```
  */
 export function acceptKey(key: string): string {
@@ -170,8 +170,11 @@ export function encodeHandshake(req: HandshakeRequest): Uint8Array {
   if (url.protocol !== "ws:" && url.protocol !== "wss:") {
     throw new TypeError(`Expected a ws: or wss: URL, got "${url.protocol}"`);
   }
-  if (url.hash !== "") {
-    throw new TypeError(`Expected a URL without a fragment, got "${url.hash}"`);
+  // an empty fragment ("ws://h/#") has hash "" but still shows in href
+  if (url.hash !== "" || url.href.includes("#")) {
+    throw new TypeError(
+      `Expected a URL without a fragment, got "${url.hash || "#"}"`,
+    );
   }
   let s =
     `GET ${
@@ -237,7 +240,7 @@ export interface HandshakeResult {
  * const rb = new ReadBuf();
  * rb.push(new TextEncoder().encode(
  *   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
- *   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGn9WGCZ0WOYQ=\r\n\r\n"));
+ *   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"));
  * const head = new HeadReader().read(rb)!;
  * console.assert(validateHandshake(head, "dGhlIHNhbXBsZSBub25jZQ==", []).protocol === "");
  * ```

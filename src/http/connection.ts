@@ -1,0 +1,545 @@
+/**
+ * `HttpConnection`: one keep-alive HTTP/1.1 connection to an origin. It
+ * moves bytes between a {@link Transport} and the sans-IO codec
+ * ({@link RequestWriter}, {@link ResponseReader}).
+ *
+ * @module
+ */
+
+import { HttpProtocolError, TimeoutError } from "../errors.ts";
+import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
+import {
+  type HttpHeadersInit,
+  type HttpRequestInit,
+  RequestWriter,
+} from "../codec/http/request.ts";
+import {
+  type ResponseLimits,
+  ResponseReader,
+} from "../codec/http/response.ts";
+import { dial, type Transport } from "../transport.ts";
+import { HttpResponse } from "./response.ts";
+
+/**
+ * Options for {@link HttpConnection} (and, through
+ * {@link ClientPoolOptions}, for every connection of a pool). Sizes are
+ * bytes, times are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { HttpConnectionOptions } from "@x/nexus-ws";
+ * const options: HttpConnectionOptions = { timeout: 5000, idleTimeout: 2000, headers: { "user-agent": "bot/1" } };
+ * console.assert(options.timeout === 5000);
+ * ```
+ */
+export interface HttpConnectionOptions
+  extends
+    Pick<ReadBufOptions, "bufferCapacity" | "compactAt" | "maxReadSize">,
+    ResponseLimits {
+  /** Extra PEM root certificates to trust for `https:` (the system roots stay trusted). */
+  caCerts?: string[];
+  /** Header fields sent with every request (before the request's own). */
+  headers?: HttpHeadersInit;
+  /**
+   * Default bound on one request: dial (when needed), write, and reading the
+   * whole response. Exceeding it rejects with {@link TimeoutError} and
+   * closes the socket. `0` means none. Default 30000.
+   */
+  timeout?: number;
+  /**
+   * A socket idle this long is closed, and never reused: it is below the
+   * keep-alive timeout of common servers (Node 5 s, nginx 75 s), so the
+   * client lets go first. `0` means never. Default 4000.
+   */
+  idleTimeout?: number;
+  /**
+   * Retry an idempotent request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE)
+   * once on a fresh socket when a reused socket turns out to have been
+   * closed by the server before any byte of the response arrived (the
+   * keep-alive race). Default `true`.
+   */
+  retryStale?: boolean;
+  /**
+   * Opens the socket instead of {@link dial} (an in-memory pipe in tests, a
+   * Unix socket). Called for every (re)connect.
+   */
+  dial?: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
+}
+
+/**
+ * One request for {@link HttpConnection.request}: the request fields of
+ * {@link HttpRequestInit} plus cancellation.
+ *
+ * @example
+ * ```ts
+ * import type { HttpRequestOptions } from "@x/nexus-ws";
+ * const req: HttpRequestOptions = { method: "GET", path: "/v1/ticker", query: { symbol: "BTC" }, timeout: 1000 };
+ * console.assert(req.timeout === 1000);
+ * ```
+ */
+export interface HttpRequestOptions extends HttpRequestInit {
+  /** Aborts the request (the socket is closed; the reason is rethrown). */
+  signal?: AbortSignal;
+  /** Bound on this request in ms, instead of the connection's `timeout`. `0`: none. */
+  timeout?: number;
+}
+
+/**
+ * A request without `method` and `path`, for the shortcuts
+ * ({@link HttpConnection.get} and friends).
+ *
+ * @example
+ * ```ts
+ * import type { HttpShortcutOptions } from "@x/nexus-ws";
+ * const opts: HttpShortcutOptions = { json: { qty: 1 }, headers: { "x-id": "7" } };
+ * console.assert("json" in opts);
+ * ```
+ */
+export type HttpShortcutOptions = Omit<HttpRequestOptions, "method" | "path">;
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/** Thrown inside the exchange when a reused socket was closed before the response. */
+class Stale extends Error {
+  readonly lost: unknown;
+  constructor(lost: unknown) {
+    super("stale");
+    this.lost = lost;
+  }
+}
+
+function isConnectionLost(err: unknown): boolean {
+  return err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.UnexpectedEof ||
+    err instanceof Deno.errors.NotConnected;
+}
+
+function checkMs(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+    throw new RangeError(`Expected ${name} to be a finite number >= 0, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * Parses and checks an `http:` / `https:` origin (no path, query, fragment
+ * or credentials). Throws `TypeError`.
+ */
+export function parseOrigin(origin: string | URL): URL {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    throw new TypeError(`Expected an http: or https: origin, got ${JSON.stringify(String(origin))}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new TypeError(`Expected an http: or https: origin, got "${u.protocol}"`);
+  }
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) {
+    throw new TypeError(
+      `Expected an origin without path, query or fragment (give those per request), got ${JSON.stringify(u.href)}`,
+    );
+  }
+  if (u.username || u.password) {
+    throw new TypeError("Expected an origin without credentials; send an Authorization header");
+  }
+  return u;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection to an origin (`http://` or
+ * `https://`). The socket is dialed on the first request and redialed when
+ * the previous one has ended (server `Connection: close`, an error, the
+ * idle timeout); `dials` counts them. One request at a time: a second
+ * `request()` while one is in flight throws `TypeError` (use
+ * {@link ClientPool} for concurrency).
+ *
+ * The request is written from one reused buffer (one socket write for a
+ * small request); the response is parsed in the connection's receive
+ * buffer and its body is *borrowed*: valid until the next request on this
+ * connection (see {@link HttpResponse}). Redirects are not followed;
+ * bodies are not decompressed (none is asked for).
+ *
+ * Errors: bad options or request fields → `TypeError` / `RangeError` at the
+ * call; a response the codec refuses → {@link HttpProtocolError} (the
+ * socket is closed); the bound `timeout` → {@link TimeoutError}; an abort →
+ * the signal's reason; socket errors as thrown by Deno.
+ *
+ * @example
+ * ```ts ignore
+ * import { HttpConnection } from "@x/nexus-ws";
+ * using conn = new HttpConnection("https://api.example.com", { timeout: 5000 });
+ * const res = await conn.get("/v1/ticker", { query: { symbol: "BTC-USD" } });
+ * if (res.ok) console.log(res.json().price);
+ * const created = await conn.post("/v1/orders", { json: { qty: 1 } });
+ * console.log(created.status);
+ * ```
+ */
+export class HttpConnection {
+  /** The origin requests go to. */
+  readonly origin: URL;
+  #rb: ReadBuf;
+  #writer: RequestWriter;
+  #reader: ResponseReader;
+  #transport: Transport | null = null;
+  #dialer: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
+  #timeout: number;
+  #idleTimeout: number;
+  #retryStale: boolean;
+  #borrow = { gen: 0 };
+  #busy = false;
+  #closed = false;
+  #dials = 0;
+  #requests = 0;
+  #reused = false; // the current socket has completed a response before
+  #lastUsed = 0;
+  #deadline = 0;
+  #timeoutMs = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timerAt = Infinity;
+  #abortReason: unknown = undefined;
+  #dialAbort: AbortController | null = null;
+
+  /** Checks the origin and options (`TypeError` / `RangeError`); dials nothing yet. */
+  constructor(origin: string | URL, options: HttpConnectionOptions = {}) {
+    this.origin = parseOrigin(origin);
+    this.#timeout = checkMs("timeout", options.timeout, 30000);
+    this.#idleTimeout = checkMs("idleTimeout", options.idleTimeout, 4000);
+    this.#retryStale = options.retryStale ?? true;
+    this.#reader = new ResponseReader(options);
+    const capacity = options.bufferCapacity ?? 65536;
+    this.#rb = new ReadBuf({
+      bufferCapacity: capacity,
+      compactAt: options.compactAt,
+      maxReadSize: options.maxReadSize,
+      maxMessageSize: this.#reader.maxBodySize + 65536 +
+        (options.maxHeadSize ?? 16384),
+    });
+    this.#writer = new RequestWriter({
+      host: this.origin.host,
+      headers: options.headers,
+    });
+    const caCerts = options.caCerts;
+    this.#dialer = options.dial ??
+      ((url, signal) => dial(url, { caCerts, signal }));
+  }
+
+  /** Whether a request is in flight. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+  /** Whether {@link HttpConnection.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+  /** Whether a socket is open now. */
+  get connected(): boolean {
+    return this.#transport !== null;
+  }
+  /** Sockets opened so far (1 for a connection kept alive throughout). */
+  get dials(): number {
+    return this.#dials;
+  }
+  /** Responses received so far. */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** `GET path`. */
+  get(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
+    return this.request({ ...options, method: "GET", path });
+  }
+  /** `HEAD path` (the response has no body). */
+  head(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
+    return this.request({ ...options, method: "HEAD", path });
+  }
+  /** `POST path` with `options.body` or `options.json`. */
+  post(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
+    return this.request({ ...options, method: "POST", path });
+  }
+  /** `PUT path` with `options.body` or `options.json`. */
+  put(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
+    return this.request({ ...options, method: "PUT", path });
+  }
+  /** `DELETE path`. */
+  delete(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
+    return this.request({ ...options, method: "DELETE", path });
+  }
+
+  /**
+   * Sends one request and reads the whole response. The returned body is
+   * borrowed until the next request on this connection. Rejects as
+   * described on {@link HttpConnection}.
+   */
+  async request(init: HttpRequestOptions): Promise<HttpResponse> {
+    if (this.#closed) {
+      throw new TypeError("Expected an open HttpConnection, it is closed");
+    }
+    if (this.#busy) {
+      throw new TypeError(
+        "Expected one request at a time on an HttpConnection, one is in flight (use ClientPool for concurrency)",
+      );
+    }
+    const timeout = init.timeout === undefined
+      ? this.#timeout
+      : checkMs("timeout", init.timeout, 0);
+    const bytes = this.#writer.encode(init);
+    const tail = this.#writer.tail;
+    const method = init.method ?? "GET";
+    const signal = init.signal;
+    signal?.throwIfAborted();
+    this.#busy = true;
+    this.#borrow.gen++;
+    this.#abortReason = undefined;
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      onAbort = () => this.#abort(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    const now = performance.now();
+    let wake = this.#idleTimeout > 0 ? now + this.#idleTimeout : Infinity;
+    if (timeout > 0) {
+      this.#timeoutMs = timeout;
+      this.#deadline = now + timeout;
+      if (this.#deadline < wake) wake = this.#deadline;
+    } else {
+      this.#deadline = 0;
+    }
+    // The watchdog is re-armed only when it must fire earlier than planned:
+    // in steady traffic it fires about once per min(timeout, idleTimeout).
+    if (wake < this.#timerAt) this.#arm(wake);
+    try {
+      return await this.#exchange(
+        bytes,
+        tail,
+        method,
+        init.close === true,
+        this.#retryStale && IDEMPOTENT.has(method),
+      );
+    } finally {
+      this.#busy = false;
+      this.#deadline = 0;
+      if (onAbort) signal!.removeEventListener("abort", onAbort);
+      if (this.#transport !== null) {
+        this.#lastUsed = performance.now();
+        if (this.#idleTimeout > 0 && this.#timer === undefined) {
+          this.#arm(this.#lastUsed + this.#idleTimeout);
+        }
+      } else if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#timerAt = Infinity;
+      }
+    }
+  }
+
+  async #exchange(
+    bytes: Uint8Array,
+    tail: Uint8Array | null,
+    method: string,
+    close: boolean,
+    mayRetry: boolean,
+  ): Promise<HttpResponse> {
+    for (let attempt = 0;; attempt++) {
+      let t = this.#transport;
+      if (
+        t !== null &&
+        (this.#rb.length > 0 || (this.#idleTimeout > 0 &&
+          performance.now() - this.#lastUsed >= this.#idleTimeout))
+      ) {
+        // Unsolicited bytes since the last response, or idle too long: let go.
+        this.#drop();
+        t = null;
+      }
+      if (t === null) t = await this.#connect();
+      const reused = this.#reused;
+      try {
+        try {
+          let off = 0;
+          while (off < bytes.length) {
+            off += await t.write(off === 0 ? bytes : bytes.subarray(off));
+          }
+          if (tail !== null) {
+            for (let o = 0; o < tail.length;) {
+              o += await t.write(o === 0 ? tail : tail.subarray(o));
+            }
+          }
+        } catch (err) {
+          if (reused && isConnectionLost(err)) throw new Stale(err);
+          throw err;
+        }
+        const res = await this.#readResponse(t, method, reused);
+        this.#requests++;
+        if (close) this.#drop();
+        else this.#reused = true;
+        return res;
+      } catch (err) {
+        this.#drop();
+        if (this.#abortReason !== undefined) throw this.#abortReason;
+        if (err instanceof Stale) {
+          if (mayRetry && attempt === 0) continue;
+          throw err.lost;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async #readResponse(
+    t: Transport,
+    method: string,
+    reused: boolean,
+  ): Promise<HttpResponse> {
+    const rb = this.#rb, reader = this.#reader;
+    reader.begin(method);
+    let got = false;
+    for (;;) {
+      const msg = reader.read(rb);
+      if (msg !== null) {
+        if (!msg.keepAlive) this.#drop();
+        return new HttpResponse(
+          msg.status,
+          msg.reason,
+          msg.headers,
+          msg.trailers,
+          msg.body,
+          this.#borrow,
+        );
+      }
+      let n: number | null;
+      try {
+        n = await t.read(rb.spare());
+      } catch (err) {
+        if (reused && !got && isConnectionLost(err)) throw new Stale(err);
+        throw err;
+      }
+      if (n === null) {
+        if (!got && reader.awaitingHead && rb.length === 0) {
+          const err = new HttpProtocolError(
+            "Expected a response, got end of stream (the server closed the connection)",
+          );
+          if (reused) throw new Stale(err);
+          throw err;
+        }
+        const last = reader.end(rb);
+        this.#drop();
+        return new HttpResponse(
+          last.status,
+          last.reason,
+          last.headers,
+          last.trailers,
+          last.body,
+          this.#borrow,
+        );
+      }
+      got = true;
+      rb.commit(n);
+    }
+  }
+
+  async #connect(): Promise<Transport> {
+    const ac = new AbortController();
+    this.#dialAbort = ac;
+    try {
+      const t = await this.#dialer(this.origin, ac.signal);
+      if (ac.signal.aborted) {
+        t.close();
+        throw ac.signal.reason;
+      }
+      this.#dials++;
+      this.#transport = t;
+      this.#reused = false;
+      this.#rb.clear();
+      return t;
+    } catch (err) {
+      if (this.#abortReason !== undefined) throw this.#abortReason;
+      throw err;
+    } finally {
+      this.#dialAbort = null;
+    }
+  }
+
+  /** Closes the socket (not the connection: the next request redials). */
+  #drop(): void {
+    const t = this.#transport;
+    if (t === null) return;
+    this.#transport = null;
+    this.#reused = false;
+    this.#rb.clear();
+    this.#reader.reset();
+    try {
+      t.close();
+    } catch { /* already closed */ }
+  }
+
+  #abort(reason: unknown): void {
+    if (!this.#busy || this.#abortReason !== undefined) return;
+    this.#abortReason = reason;
+    this.#dialAbort?.abort(reason);
+    this.#drop();
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    const timer = setTimeout(this.#onTimer, Math.max(0, at - performance.now()));
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    if (this.#busy) {
+      if (this.#deadline > 0 && now >= this.#deadline - 1) {
+        this.#abort(
+          new TimeoutError(
+            `Expected the response within ${this.#timeoutMs} ms, it did not complete`,
+          ),
+        );
+        return;
+      }
+      let next = this.#deadline > 0 ? this.#deadline : Infinity;
+      if (this.#idleTimeout > 0) next = Math.min(next, now + this.#idleTimeout);
+      if (next < Infinity) this.#arm(next);
+      return;
+    }
+    if (this.#transport === null || this.#idleTimeout <= 0) return;
+    const at = this.#lastUsed + this.#idleTimeout;
+    if (now >= at - 1) this.#drop();
+    else this.#arm(at);
+  };
+
+  /**
+   * Closes the connection for good: an in-flight request rejects with an
+   * `AbortError` `DOMException`, later requests throw `TypeError`.
+   * Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#busy) {
+      this.#abort(
+        new DOMException(
+          "The HttpConnection was closed while a request was in flight",
+          "AbortError",
+        ),
+      );
+    }
+    this.#drop();
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+    }
+  }
+
+  /** Same as {@link HttpConnection.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

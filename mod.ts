@@ -9,4 +9,5 @@ export * from "./src/ws/client.ts";
 export * from "./src/ws/message.ts";
 export * from "./src/ws/reconnect.ts";
 export * from "./src/ws/split.ts";
+export * from "./src/http/mod.ts";
 export type { ReadBufOptions } from "./src/codec/read_buf.ts";

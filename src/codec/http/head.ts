@@ -214,6 +214,12 @@ export class HeadReader {
           `Expected a response head within ${this.#maxHeadSize} bytes, got more without the end of the head`,
         );
       }
+      if (end === b.length) {
+        // the buffer is full and the head incomplete: make room for more of it
+        // (the head is bounded by maxHeadSize, checked above)
+        const have = end - start;
+        rb.reserve(Math.min(this.#maxHeadSize, have + Math.max(have, 1024)));
+      }
       return null;
     }
     this.#scanned = 0;

@@ -396,7 +396,12 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   get protocol(): string {
     return this.#protocol;
   }
-  /** Close code received (1005: none in the frame, 1006: no closing handshake). Meaningful once closed. */
+  /**
+   * The connection's close code, meaningful once closed: the code the
+   * server sent (1005 when its close frame had none); the code the client
+   * sent when it failed the connection (1002, 1007, 1009); 1006 when there
+   * was no closing handshake.
+   */
   get closeCode(): number {
     return this.#closeCode;
   }

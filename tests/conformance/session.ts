@@ -13,7 +13,13 @@
  * @module
  */
 
-import { Case, type CaseDef, type CaseSession, type SendFrameSpec } from "./case.ts";
+import { setImmediate } from "node:timers";
+import {
+  Case,
+  type CaseDef,
+  type CaseSession,
+  type SendFrameSpec,
+} from "./case.ts";
 import {
   Close,
   concat,
@@ -40,7 +46,9 @@ class WireLog {
     this.#max = max;
   }
   add(entry: string): void {
-    const line = `${(performance.now() - this.#t0).toFixed(1).padStart(8)}ms ${entry}`;
+    const line = `${
+      (performance.now() - this.#t0).toFixed(1).padStart(8)
+    }ms ${entry}`;
     if (this.#head.length < this.#max) {
       this.#head.push(line);
       return;
@@ -53,7 +61,11 @@ class WireLog {
   }
   lines(): string[] {
     return this.#dropped > 0
-      ? [...this.#head, `... ${this.#dropped} entries left out ...`, ...this.#tail]
+      ? [
+        ...this.#head,
+        `... ${this.#dropped} entries left out ...`,
+        ...this.#tail,
+      ]
       : [...this.#head, ...this.#tail];
   }
 }
@@ -75,9 +87,9 @@ function describeFrame(
   extra = "",
 ): string {
   const name = OPNAMES[opcode] ?? `OP${opcode}`;
-  return `${name} fin=${fin ? 1 : 0}${rsv ? ` rsv=${rsv}` : ""} len=${payload.length}${extra} ${
-    preview(payload, 40)
-  }`;
+  return `${name} fin=${fin ? 1 : 0}${
+    rsv ? ` rsv=${rsv}` : ""
+  } len=${payload.length}${extra} ${preview(payload, 40)}`;
 }
 
 /** A queued write: `sync` writes (and chops) go out on their own, others coalesce. */
@@ -117,9 +129,9 @@ export class Session implements CaseSession {
   readonly #conn: Deno.Conn;
   readonly #parser = new FrameParser();
   readonly #log = new WireLog();
-  readonly #timers = new Set<number>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #closeHandshakeTimeout: number;
-  #closeHandshakeTimer: number | null = null;
+  #closeHandshakeTimer: ReturnType<typeof setTimeout> | null = null;
 
   // Receive state (data messages).
   #insideMessage = false;
@@ -139,17 +151,17 @@ export class Session implements CaseSession {
   #transportClosed = false;
   #writeFailed = false;
 
-  readonly #done: Promise<void>;
+  #pumpDone: Promise<void> = Promise.resolve();
+  #done: Promise<void> = Promise.resolve();
   #lost = false;
 
   constructor(conn: Deno.Conn, def: CaseDef, options: SessionOptions = {}) {
     this.#conn = conn;
     this.#closeHandshakeTimeout = options.closeHandshakeTimeout ?? 1;
     this.case = new Case(def, this);
-    this.#done = this.#readLoop();
   }
 
-  /** Resolves once the connection is gone and the case is graded. */
+  /** Resolves once the connection is gone, the case is graded and no write is pending. */
   get done(): Promise<void> {
     return this.#done;
   }
@@ -172,6 +184,7 @@ export class Session implements CaseSession {
     this.connectionWasOpen = true;
     this.startedAt = performance.now();
     if (initial.length > 0) this.#parser.push(initial);
+    this.#done = this.#readLoop().then(() => this.#pumpDone);
     this.case.onOpen();
     this.#consume();
   }
@@ -243,7 +256,7 @@ export class Session implements CaseSession {
     }
     if (!this.#pumping) {
       this.#pumping = true;
-      this.#pump();
+      this.#pumpDone = this.#pump();
     }
   }
 
@@ -263,11 +276,11 @@ export class Session implements CaseSession {
         while (off < data.length) {
           off += await this.#conn.write(data.subarray(off));
         }
-        if (item.sync && this.#queue.length > 0 && this.#queue.length <= 512) {
-          // Give the octets time to reach the peer on their own, as the
-          // reference server does between chops. Long chop runs (the 9.5/9.6
-          // cases: thousands of writes) only await each write.
-          await new Promise((r) => setTimeout(r, 0));
+        if (item.sync && this.#queue.length > 0) {
+          // Let the event loop run (the peer's reads included) before the
+          // next chop, as the reference server re-enters its reactor between
+          // chops. setImmediate costs microseconds, unlike setTimeout(0).
+          await new Promise((r) => setImmediate(r));
         }
       }
     } catch {
@@ -293,26 +306,35 @@ export class Session implements CaseSession {
   sendFrame(spec: SendFrameSpec): void {
     const raw = encodeFrame(spec);
     this.txFrameStats[spec.opcode] = (this.txFrameStats[spec.opcode] ?? 0) + 1;
-    const len = raw.length - headerLength(raw.length - 2 <= 125 ? 0 : 0);
-    void len;
+    const name = OPNAMES[spec.opcode] ?? `OP${spec.opcode}`;
+    const flags = `fin=${(spec.fin ?? true) ? 1 : 0}${
+      spec.rsv ? ` rsv=${spec.rsv}` : ""
+    }`;
+    const how = `${spec.chopsize ? ` chopsize=${spec.chopsize}` : ""}${
+      spec.sync ? " sync" : ""
+    }`;
+    const payload = spec.payload ?? new Uint8Array(0);
     this.log(
-      `TX ${
-        describeFrame(
-          spec.opcode,
-          spec.fin ?? true,
-          spec.rsv ?? 0,
-          spec.payloadLen === undefined ? (spec.payload ?? new Uint8Array(0)) : new Uint8Array(0),
-          spec.payloadLen === undefined ? "" : ` (repeated to ${spec.payloadLen})`,
-        )
-      }${spec.chopsize ? ` chopsize=${spec.chopsize}` : ""}${spec.sync ? " sync" : ""}`,
+      spec.payloadLen === undefined
+        ? `TX ${
+          describeFrame(spec.opcode, spec.fin ?? true, spec.rsv ?? 0, payload)
+        }${how}`
+        : `TX ${name} ${flags} len=${spec.payloadLen} (repeating "${
+          preview(payload, 16)
+        }")${how}`,
     );
     this.#sendData(raw, spec.sync ?? false, spec.chopsize);
   }
 
-  sendMessage(payload: Uint8Array, binary: boolean, fragmentSize?: number): void {
+  sendMessage(
+    payload: Uint8Array,
+    binary: boolean,
+    fragmentSize?: number,
+  ): void {
     if (this.state !== "open") return;
     const opcode = binary ? 2 : 1;
-    const pfs = fragmentSize ?? (this.autoFragmentSize > 0 ? this.autoFragmentSize : undefined);
+    const pfs = fragmentSize ??
+      (this.autoFragmentSize > 0 ? this.autoFragmentSize : undefined);
     if (pfs === undefined || payload.length <= pfs) {
       this.sendFrame({ opcode, payload });
       return;
@@ -321,7 +343,9 @@ export class Session implements CaseSession {
     const n = payload.length;
     const frames = Math.ceil(n / pfs);
     let total = 0;
-    for (let i = 0; i < n; i += pfs) total += headerLength(Math.min(pfs, n - i)) + Math.min(pfs, n - i);
+    for (let i = 0; i < n; i += pfs) {
+      total += headerLength(Math.min(pfs, n - i)) + Math.min(pfs, n - i);
+    }
     const out = new Uint8Array(total);
     let o = 0;
     for (let i = 0, k = 0; i < n; i += pfs, k++) {
@@ -333,16 +357,18 @@ export class Session implements CaseSession {
       this.txFrameStats[op] = (this.txFrameStats[op] ?? 0) + 1;
     }
     this.log(
-      `TX message ${binary ? "BINARY" : "TEXT"} len=${n} in ${frames} frames of ${pfs} ${
-        preview(payload, 24)
-      }`,
+      `TX message ${
+        binary ? "BINARY" : "TEXT"
+      } len=${n} in ${frames} frames of ${pfs} ${preview(payload, 24)}`,
     );
     this.#sendData(out, false);
   }
 
   beginMessage(binary = false): void {
     if (this.state !== "open") return;
-    if (this.#sendState !== "ground") throw new Error("beginMessage: invalid send state");
+    if (this.#sendState !== "ground") {
+      throw new Error("beginMessage: invalid send state");
+    }
     this.#sendOpcode = binary ? 2 : 1;
     this.#sendState = "begin";
   }
@@ -356,7 +382,11 @@ export class Session implements CaseSession {
     const header = new Uint8Array(headerLength(length));
     // Frames of the streaming API never carry FIN; endMessage() sends an empty final frame.
     writeHeader(header, 0, opcode, false, 0, length);
-    this.log(`TX frame header ${OPNAMES[opcode]} fin=0 len=${length} (payload follows in parts)`);
+    this.log(
+      `TX frame header ${
+        OPNAMES[opcode]
+      } fin=0 len=${length} (payload follows in parts)`,
+    );
     this.#sendFrameRemaining = length;
     this.#sendState = "frame";
     this.#sendData(header, false);
@@ -364,7 +394,9 @@ export class Session implements CaseSession {
 
   sendMessageFrameData(payload: Uint8Array): void {
     if (this.state !== "open") return;
-    if (this.#sendState !== "frame") throw new Error("sendMessageFrameData: invalid send state");
+    if (this.#sendState !== "frame") {
+      throw new Error("sendMessageFrameData: invalid send state");
+    }
     const part = payload.subarray(0, this.#sendFrameRemaining);
     this.#sendFrameRemaining -= part.length;
     this.log(`TX frame data len=${part.length} ${preview(part, 40)}`);
@@ -379,22 +411,34 @@ export class Session implements CaseSession {
   }
 
   sendClose(code?: number, reason?: string): void {
-    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) {
+    if (
+      code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)
+    ) {
       throw new RangeError(`Invalid close code ${code}`);
     }
     let reasonBytes: Uint8Array | null = null;
     if (reason !== undefined) {
-      if (code === undefined) throw new TypeError("Close reason without close code");
+      if (code === undefined) {
+        throw new TypeError("Close reason without close code");
+      }
       reasonBytes = utf8(reason);
-      if (reasonBytes.length + 2 > 125) reasonBytes = concat([reasonBytes.subarray(0, 120), utf8("...")]);
+      if (reasonBytes.length + 2 > 125) {
+        reasonBytes = concat([reasonBytes.subarray(0, 120), utf8("...")]);
+      }
     }
     this.sendCloseFrame(code ?? null, reasonBytes, false);
   }
 
-  sendCloseFrame(code: number | null = null, reason: Uint8Array | null = null, isReply = false): void {
+  sendCloseFrame(
+    code: number | null = null,
+    reason: Uint8Array | null = null,
+    isReply = false,
+  ): void {
     if (this.state !== "open") return;
     const parts: Uint8Array[] = [];
-    if (code !== null) parts.push(new Uint8Array([(code >> 8) & 0xff, code & 0xff]));
+    if (code !== null) {
+      parts.push(new Uint8Array([(code >> 8) & 0xff, code & 0xff]));
+    }
     if (reason !== null) parts.push(reason);
     this.sendFrame({ opcode: 8, payload: concat(parts) });
     this.state = "closing";
@@ -408,7 +452,8 @@ export class Session implements CaseSession {
         if (this.state !== "closed") {
           this.log("CLOSE HANDSHAKE TIMEOUT");
           this.wasClean = false;
-          this.wasNotCleanReason = "peer did not respond (in time) in closing handshake";
+          this.wasNotCleanReason =
+            "peer did not respond (in time) in closing handshake";
           this.wasCloseHandshakeTimeout = true;
           this.#drop(true);
         }
@@ -483,24 +528,45 @@ export class Session implements CaseSession {
     }
   }
 
-  #onHeader(h: { fin: boolean; rsv: number; opcode: number; masked: boolean; len1: number; length: number }): void {
+  #onHeader(
+    h: {
+      fin: boolean;
+      rsv: number;
+      opcode: number;
+      masked: boolean;
+      len1: number;
+      length: number;
+    },
+  ): void {
     const v = (reason: string) => this.#protocolViolation(reason);
     if (h.rsv !== 0) v(`RSV = ${h.rsv} and no extension negotiated`);
     if (!h.masked) v("unmasked client-to-server frame");
     if (h.opcode > 7) {
       if (!h.fin) v("fragmented control frame");
       if (h.len1 > 125) v("control frame with payload length > 125 octets");
-      if (h.opcode !== 8 && h.opcode !== 9 && h.opcode !== 10) v(`control frame using reserved opcode ${h.opcode}`);
-      if (h.opcode === 8 && h.len1 === 1) v("received close control frame with payload len 1");
+      if (h.opcode !== 8 && h.opcode !== 9 && h.opcode !== 10) {
+        v(`control frame using reserved opcode ${h.opcode}`);
+      }
+      if (h.opcode === 8 && h.len1 === 1) {
+        v("received close control frame with payload len 1");
+      }
     } else {
-      if (h.opcode !== 0 && h.opcode !== 1 && h.opcode !== 2) v(`data frame using reserved opcode ${h.opcode}`);
-      if (!this.#insideMessage && h.opcode === 0) v("received continuation data frame outside fragmented message");
+      if (h.opcode !== 0 && h.opcode !== 1 && h.opcode !== 2) {
+        v(`data frame using reserved opcode ${h.opcode}`);
+      }
+      if (!this.#insideMessage && h.opcode === 0) {
+        v("received continuation data frame outside fragmented message");
+      }
       if (this.#insideMessage && h.opcode !== 0) {
         v("received non-continuation data frame while inside fragmented message");
       }
     }
-    if (h.len1 === 126 && h.length < 126) v("invalid data frame length (not using minimal length encoding)");
-    if (h.len1 === 127 && h.length < 65536) v("invalid data frame length (not using minimal length encoding)");
+    if (h.len1 === 126 && h.length < 126) {
+      v("invalid data frame length (not using minimal length encoding)");
+    }
+    if (h.len1 === 127 && h.length < 65536) {
+      v("invalid data frame length (not using minimal length encoding)");
+    }
     if (h.length > 256 * 1024 * 1024) {
       // Nothing a case sends back is this big: don't let a broken client make us allocate it.
       this.log(`RX frame announcing ${h.length} octets: dropping`);
@@ -516,7 +582,9 @@ export class Session implements CaseSession {
     }
   }
 
-  #onFrame(f: { fin: boolean; rsv: number; opcode: number; payload: Uint8Array }): void {
+  #onFrame(
+    f: { fin: boolean; rsv: number; opcode: number; payload: Uint8Array },
+  ): void {
     this.rxFrameStats[f.opcode] = (this.rxFrameStats[f.opcode] ?? 0) + 1;
     this.log(`RX ${describeFrame(f.opcode, f.fin, f.rsv, f.payload)}`);
     if (f.opcode > 7) {
@@ -524,12 +592,16 @@ export class Session implements CaseSession {
       return;
     }
     if (this.#utf8 && !this.#utf8.feed(f.payload)) {
-      this.#invalidPayload("encountered invalid UTF-8 while processing text message");
+      this.#invalidPayload(
+        "encountered invalid UTF-8 while processing text message",
+      );
     }
     if (!this.failedByMe) this.#messageParts.push(f.payload);
     if (f.fin) {
       if (this.#utf8 && !this.#utf8.complete) {
-        this.#invalidPayload("UTF-8 text message payload ended within Unicode code point");
+        this.#invalidPayload(
+          "UTF-8 text message payload ended within Unicode code point",
+        );
       }
       const parts = this.#messageParts;
       this.#messageParts = [];
@@ -560,7 +632,9 @@ export class Session implements CaseSession {
 
   #onCloseFrame(code: number | null, reason: Uint8Array | null): void {
     this.remoteCloseCode = code;
-    if (code !== null && isInvalidCloseCode(code)) this.#protocolViolation(`invalid close code ${code}`);
+    if (code !== null && isInvalidCloseCode(code)) {
+      this.#protocolViolation(`invalid close code ${code}`);
+    }
     if (reason === null) {
       this.remoteCloseReason = null;
     } else {
@@ -600,8 +674,11 @@ export class Session implements CaseSession {
       this.state = "closed";
     }
     this.#closeTransport();
-    if (!this.wasClean && !this.droppedByMe && this.wasNotCleanReason === null) {
-      this.wasNotCleanReason = "peer dropped the TCP connection without previous WebSocket closing handshake";
+    if (
+      !this.wasClean && !this.droppedByMe && this.wasNotCleanReason === null
+    ) {
+      this.wasNotCleanReason =
+        "peer dropped the TCP connection without previous WebSocket closing handshake";
     }
     this.endedAt = performance.now();
     if (this.connectionWasOpen) this.case.onConnectionLost();

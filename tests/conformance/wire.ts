@@ -53,7 +53,9 @@ export function bytes(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0xff) throw new RangeError(`Expected octets, got U+${c.toString(16)}`);
+    if (c > 0xff) {
+      throw new RangeError(`Expected octets, got U+${c.toString(16)}`);
+    }
     out[i] = c;
   }
   return out;
@@ -61,7 +63,9 @@ export function bytes(s: string): Uint8Array {
 
 /** `pattern` repeated (and cut) to exactly `length` octets. */
 export function repeatTo(pattern: Uint8Array, length: number): Uint8Array {
-  if (pattern.length === 0) throw new RangeError("Expected a non-empty pattern");
+  if (pattern.length === 0) {
+    throw new RangeError("Expected a non-empty pattern");
+  }
   const out = new Uint8Array(length);
   let filled = Math.min(pattern.length, length);
   out.set(pattern.subarray(0, filled));
@@ -74,7 +78,11 @@ export function repeatTo(pattern: Uint8Array, length: number): Uint8Array {
 }
 
 /** XORs `data` in place with the 4-octet `key`, starting at key phase `phase`. */
-export function unmaskInPlace(data: Uint8Array, key: Uint8Array, phase = 0): void {
+export function unmaskInPlace(
+  data: Uint8Array,
+  key: Uint8Array,
+  phase = 0,
+): void {
   const n = data.length;
   let i = 0;
   // Byte-wise until the view is 4-aligned, then 32-bit words.
@@ -157,11 +165,21 @@ export function writeHeader(
 /** Encodes one frame exactly as specified (the payload is copied). */
 export function encodeFrame(spec: FrameSpec): Uint8Array {
   const base = spec.payload ?? new Uint8Array(0);
-  const payload = spec.payloadLen === undefined ? base : repeatTo(base, spec.payloadLen);
+  const payload = spec.payloadLen === undefined
+    ? base
+    : repeatTo(base, spec.payloadLen);
   const mask = spec.mask ?? null;
   const h = headerLength(payload.length, mask !== null);
   const out = new Uint8Array(h + payload.length);
-  writeHeader(out, 0, spec.opcode, spec.fin ?? true, spec.rsv ?? 0, payload.length, mask);
+  writeHeader(
+    out,
+    0,
+    spec.opcode,
+    spec.fin ?? true,
+    spec.rsv ?? 0,
+    payload.length,
+    mask,
+  );
   out.set(payload, h);
   if (mask && payload.length > 0) unmaskInPlace(out.subarray(h), mask);
   return out;
@@ -396,7 +414,9 @@ export function preview(data: Uint8Array, max = 64): string {
   const n = Math.min(data.length, max);
   for (let i = 0; i < n; i++) {
     const c = data[i];
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, "0")}`;
+    s += c >= 0x20 && c < 0x7f
+      ? String.fromCharCode(c)
+      : `\\x${c.toString(16).padStart(2, "0")}`;
   }
   return data.length > max ? `${s} ... (${data.length} octets)` : s;
 }

@@ -1,0 +1,172 @@
+/**
+ * Tests of the conformance harness itself: its wire codec, its case list,
+ * and that the grader fails a client that breaks a rule (a minimal client
+ * with one rule switched off at a time), as Autobahn would.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { Agent } from "./agents.ts";
+import { CASES } from "./cases.ts";
+import { laxAgent } from "./lax_client.ts";
+import { runCases } from "./runner.ts";
+import { acceptKey } from "./server.ts";
+import { utf8Groups } from "./utf8_sequences.ts";
+import {
+  encodeFrame,
+  FrameParser,
+  isValidUtf8,
+  repeatTo,
+  unmaskInPlace,
+} from "./wire.ts";
+
+async function grade(agent: Agent, id: string): Promise<string> {
+  const def = CASES.find((c) => c.id === id)!;
+  const [r] = await runCases({
+    agent,
+    agentName: "lax",
+    cases: [def],
+    caseTimeoutMs: 20_000,
+  });
+  return `${r.behavior} / ${r.behaviorClose}`;
+}
+
+Deno.test("The harness computes Sec-WebSocket-Accept as RFC 6455 section 1.3 shows", async () => {
+  assert.equal(
+    await acceptKey("dGhlIHNhbXBsZSBub25jZQ=="),
+    "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+  );
+});
+
+Deno.test("The harness frame parser reads back masked frames of every length class, fed one octet at a time", () => {
+  for (const len of [0, 1, 125, 126, 65535, 65536, 70000]) {
+    const payload = repeatTo(new Uint8Array([1, 2, 3, 250]), len);
+    const frame = encodeFrame({
+      opcode: 2,
+      payload,
+      mask: new Uint8Array([9, 8, 7, 6]),
+    });
+    const p = new FrameParser();
+    let got = null;
+    for (let i = 0; i < frame.length && got === null; i++) {
+      p.push(frame.subarray(i, i + 1));
+      for (let ev = p.next(); ev !== null; ev = p.next()) {
+        if ("frame" in ev) got = ev.frame;
+      }
+    }
+    assert.ok(got, `frame of ${len} octets`);
+    assert.equal(got.masked, true);
+    assert.equal(got.length, len);
+    assert.deepEqual(got.payload, payload);
+  }
+});
+
+Deno.test("The harness unmasks views at any alignment and key phase", () => {
+  const key = new Uint8Array([0x12, 0x34, 0x56, 0x78]);
+  const data = crypto.getRandomValues(new Uint8Array(103));
+  for (let off = 0; off < 4; off++) {
+    for (let phase = 0; phase < 4; phase++) {
+      const view = data.slice().subarray(off);
+      unmaskInPlace(view, key, phase);
+      for (let i = 0; i < view.length; i++) {
+        assert.equal(view[i], data[off + i] ^ key[(phase + i) & 3]);
+      }
+    }
+  }
+});
+
+Deno.test("The harness UTF-8 validator agrees with the WHATWG decoder on every code point and on random octets", () => {
+  const td = new TextDecoder("utf-8", { fatal: true });
+  const strict = (b: Uint8Array) => {
+    try {
+      td.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x10000 ? 1 : 17) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    assert.ok(
+      isValidUtf8(new TextEncoder().encode(String.fromCodePoint(cp))),
+      `U+${cp.toString(16)}`,
+    );
+  }
+  for (let n = 0; n < 20000; n++) {
+    const b = crypto.getRandomValues(new Uint8Array(1 + (n % 7)));
+    assert.equal(isValidUtf8(b), strict(b), `${b}`);
+  }
+  for (const g of utf8Groups()) {
+    for (const [valid, seq] of g.sequences) {
+      assert.equal(isValidUtf8(seq), valid, `${g.title}: ${seq}`);
+    }
+  }
+});
+
+Deno.test("A client that follows the rules passes sample cases of each kind", async () => {
+  const lax = laxAgent();
+  for (
+    const id of [
+      "1.1.1",
+      "2.2",
+      "3.1",
+      "5.6",
+      "6.3.1",
+      "7.7.1",
+      "7.3.3",
+      "10.1.1",
+    ]
+  ) {
+    assert.equal(await grade(lax, id), "OK / OK", id);
+  }
+});
+
+Deno.test("A client that ignores RSV bits fails case 3.1", async () => {
+  assert.equal(
+    await grade(laxAgent({ checkRsv: false }), "3.1"),
+    "FAILED / FAILED",
+  );
+});
+
+Deno.test("A client that does not validate UTF-8 fails case 6.3.1 and 6.5.x invalid sequences", async () => {
+  const lax = laxAgent({ utf8: "none" });
+  assert.equal(await grade(lax, "6.3.1"), "FAILED / FAILED");
+  assert.equal(await grade(lax, "6.8.1"), "FAILED / FAILED");
+});
+
+Deno.test("A client that validates UTF-8 only at the end of a message is NON-STRICT on fail-fast case 6.4.1", async () => {
+  assert.equal(
+    await grade(laxAgent({ utf8: "message" }), "6.4.1"),
+    "NON-STRICT / OK",
+  );
+});
+
+Deno.test("A client that answers close with another code gets WRONG CODE in case 7.7.1", async () => {
+  assert.equal(
+    await grade(laxAgent({ closeReply: "1001" }), "7.7.1"),
+    "FAILED / WRONG CODE",
+  );
+});
+
+Deno.test("A client that drops TCP instead of answering close is UNCLEAN in case 7.3.3", async () => {
+  assert.equal(
+    await grade(laxAgent({ closeReply: "drop" }), "7.3.3"),
+    "OK / UNCLEAN",
+  );
+});
+
+Deno.test("A client that does not answer pings fails case 2.2", async () => {
+  assert.equal(await grade(laxAgent({ pong: false }), "2.2"), "FAILED / OK");
+});
+
+Deno.test("A client that echoes an invalid close code instead of failing gets WRONG CODE in case 7.9.1", async () => {
+  assert.equal(await grade(laxAgent(), "7.9.1"), "FAILED / WRONG CODE");
+});
+
+Deno.test("A client whose opening handshake the server refuses is graded FAILED without hanging the run", async () => {
+  assert.equal(
+    await grade(laxAgent({ badHandshake: true }), "1.1.1"),
+    "FAILED / FAILED",
+  );
+});

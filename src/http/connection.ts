@@ -15,6 +15,7 @@ import {
 } from "../codec/http/request.ts";
 import {
   type ResponseLimits,
+  type ResponseMessage,
   ResponseReader,
 } from "../codec/http/response.ts";
 import { dial, type Transport } from "../transport.ts";
@@ -97,7 +98,14 @@ export interface HttpRequestOptions extends HttpRequestInit {
  */
 export type HttpShortcutOptions = Omit<HttpRequestOptions, "method" | "path">;
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+const IDEMPOTENT = new Set([
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "TRACE",
+  "PUT",
+  "DELETE",
+]);
 
 /** Thrown inside the exchange when a reused socket was closed before the response. */
 class Stale extends Error {
@@ -119,7 +127,9 @@ function isConnectionLost(err: unknown): boolean {
 function checkMs(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
-    throw new RangeError(`Expected ${name} to be a finite number >= 0, got ${v}`);
+    throw new RangeError(
+      `Expected ${name} to be a finite number >= 0, got ${v}`,
+    );
   }
   return v;
 }
@@ -133,18 +143,28 @@ export function parseOrigin(origin: string | URL): URL {
   try {
     u = new URL(origin);
   } catch {
-    throw new TypeError(`Expected an http: or https: origin, got ${JSON.stringify(String(origin))}`);
+    throw new TypeError(
+      `Expected an http: or https: origin, got ${
+        JSON.stringify(String(origin))
+      }`,
+    );
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new TypeError(`Expected an http: or https: origin, got "${u.protocol}"`);
+    throw new TypeError(
+      `Expected an http: or https: origin, got "${u.protocol}"`,
+    );
   }
   if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) {
     throw new TypeError(
-      `Expected an origin without path, query or fragment (give those per request), got ${JSON.stringify(u.href)}`,
+      `Expected an origin without path, query or fragment (give those per request), got ${
+        JSON.stringify(u.href)
+      }`,
     );
   }
   if (u.username || u.password) {
-    throw new TypeError("Expected an origin without credentials; send an Authorization header");
+    throw new TypeError(
+      "Expected an origin without credentials; send an Authorization header",
+    );
   }
   return u;
 }
@@ -202,6 +222,9 @@ export class HttpConnection {
   #timerAt = Infinity;
   #abortReason: unknown = undefined;
   #dialAbort: AbortController | null = null;
+  // The read view of an empty buffer (reused: no subarray per request).
+  #emptyOf: Uint8Array | null = null;
+  #emptyView: Uint8Array | null = null;
 
   /** Checks the origin and options (`TypeError` / `RangeError`); dials nothing yet. */
   constructor(origin: string | URL, options: HttpConnectionOptions = {}) {
@@ -311,14 +334,93 @@ export class HttpConnection {
     // The watchdog is re-armed only when it must fire earlier than planned:
     // in steady traffic it fires about once per min(timeout, idleTimeout).
     if (wake < this.#timerAt) this.#arm(wake);
+    const mayRetry = this.#retryStale && IDEMPOTENT.has(method);
+    const close = init.close === true;
+    const rb = this.#rb, reader = this.#reader;
     try {
-      return await this.#exchange(
-        bytes,
-        tail,
-        method,
-        init.close === true,
-        this.#retryStale && IDEMPOTENT.has(method),
-      );
+      // One flat loop (no nested async calls: each costs promise hops on
+      // the hot path). At most two attempts: the second only after a
+      // reused socket turned out to be closed before the response began.
+      for (let attempt = 0;; attempt++) {
+        let t = this.#transport;
+        if (
+          t !== null &&
+          (rb.length > 0 || (this.#idleTimeout > 0 &&
+            performance.now() - this.#lastUsed >= this.#idleTimeout))
+        ) {
+          // Unsolicited bytes since the last response, or idle too long.
+          this.#drop();
+          t = null;
+        }
+        if (t === null) t = await this.#connect();
+        const reused = this.#reused;
+        let got = false;
+        try {
+          try {
+            let off = 0;
+            while (off < bytes.length) {
+              off += await t.write(off === 0 ? bytes : bytes.subarray(off));
+            }
+            if (tail !== null) {
+              for (let o = 0; o < tail.length;) {
+                o += await t.write(o === 0 ? tail : tail.subarray(o));
+              }
+            }
+          } catch (err) {
+            if (reused && isConnectionLost(err)) throw new Stale(err);
+            throw err;
+          }
+          reader.begin(method);
+          let msg: ResponseMessage | null;
+          while ((msg = reader.read(rb)) === null) {
+            let n: number | null;
+            try {
+              n = await t.read(
+                rb.end === 0 && rb.bytes === this.#emptyOf
+                  ? this.#emptyView!
+                  : rb.spare(),
+              );
+            } catch (err) {
+              if (reused && !got && isConnectionLost(err)) {
+                throw new Stale(err);
+              }
+              throw err;
+            }
+            if (n === null) {
+              if (!got && reader.awaitingHead && rb.length === 0) {
+                const err = new HttpProtocolError(
+                  "Expected a response, got end of stream (the server closed the connection)",
+                );
+                throw reused ? new Stale(err) : err;
+              }
+              msg = reader.end(rb);
+              this.#drop();
+              break;
+            }
+            got = true;
+            rb.commit(n);
+          }
+          this.#requests++;
+          if (close || !msg.keepAlive) this.#drop();
+          else this.#reused = true;
+          return new HttpResponse(
+            msg.status,
+            msg.reason,
+            msg.headers,
+            msg.trailers,
+            msg.body,
+            this.#borrow,
+          );
+        } catch (err) {
+          this.#drop();
+          if (this.#abortReason !== undefined) throw this.#abortReason;
+          if (err instanceof Stale) {
+            if (mayRetry && attempt === 0) continue;
+            throw err.lost;
+          }
+          throw err;
+        }
+      }
     } finally {
       this.#busy = false;
       this.#deadline = 0;
@@ -336,110 +438,6 @@ export class HttpConnection {
     }
   }
 
-  async #exchange(
-    bytes: Uint8Array,
-    tail: Uint8Array | null,
-    method: string,
-    close: boolean,
-    mayRetry: boolean,
-  ): Promise<HttpResponse> {
-    for (let attempt = 0;; attempt++) {
-      let t = this.#transport;
-      if (
-        t !== null &&
-        (this.#rb.length > 0 || (this.#idleTimeout > 0 &&
-          performance.now() - this.#lastUsed >= this.#idleTimeout))
-      ) {
-        // Unsolicited bytes since the last response, or idle too long: let go.
-        this.#drop();
-        t = null;
-      }
-      if (t === null) t = await this.#connect();
-      const reused = this.#reused;
-      try {
-        try {
-          let off = 0;
-          while (off < bytes.length) {
-            off += await t.write(off === 0 ? bytes : bytes.subarray(off));
-          }
-          if (tail !== null) {
-            for (let o = 0; o < tail.length;) {
-              o += await t.write(o === 0 ? tail : tail.subarray(o));
-            }
-          }
-        } catch (err) {
-          if (reused && isConnectionLost(err)) throw new Stale(err);
-          throw err;
-        }
-        const res = await this.#readResponse(t, method, reused);
-        this.#requests++;
-        if (close) this.#drop();
-        else this.#reused = true;
-        return res;
-      } catch (err) {
-        this.#drop();
-        if (this.#abortReason !== undefined) throw this.#abortReason;
-        if (err instanceof Stale) {
-          if (mayRetry && attempt === 0) continue;
-          throw err.lost;
-        }
-        throw err;
-      }
-    }
-  }
-
-  async #readResponse(
-    t: Transport,
-    method: string,
-    reused: boolean,
-  ): Promise<HttpResponse> {
-    const rb = this.#rb, reader = this.#reader;
-    reader.begin(method);
-    let got = false;
-    for (;;) {
-      const msg = reader.read(rb);
-      if (msg !== null) {
-        if (!msg.keepAlive) this.#drop();
-        return new HttpResponse(
-          msg.status,
-          msg.reason,
-          msg.headers,
-          msg.trailers,
-          msg.body,
-          this.#borrow,
-        );
-      }
-      let n: number | null;
-      try {
-        n = await t.read(rb.spare());
-      } catch (err) {
-        if (reused && !got && isConnectionLost(err)) throw new Stale(err);
-        throw err;
-      }
-      if (n === null) {
-        if (!got && reader.awaitingHead && rb.length === 0) {
-          const err = new HttpProtocolError(
-            "Expected a response, got end of stream (the server closed the connection)",
-          );
-          if (reused) throw new Stale(err);
-          throw err;
-        }
-        const last = reader.end(rb);
-        this.#drop();
-        return new HttpResponse(
-          last.status,
-          last.reason,
-          last.headers,
-          last.trailers,
-          last.body,
-          this.#borrow,
-        );
-      }
-      got = true;
-      rb.commit(n);
-    }
-  }
-
   async #connect(): Promise<Transport> {
     const ac = new AbortController();
     this.#dialAbort = ac;
@@ -453,6 +451,7 @@ export class HttpConnection {
       this.#transport = t;
       this.#reused = false;
       this.#rb.clear();
+      this.#cacheEmptyView();
       return t;
     } catch (err) {
       if (this.#abortReason !== undefined) throw this.#abortReason;
@@ -460,6 +459,13 @@ export class HttpConnection {
     } finally {
       this.#dialAbort = null;
     }
+  }
+
+  #cacheEmptyView(): void {
+    const rb = this.#rb;
+    rb.clear();
+    this.#emptyView = rb.spare();
+    this.#emptyOf = rb.bytes;
   }
 
   /** Closes the socket (not the connection: the next request redials). */
@@ -485,7 +491,10 @@ export class HttpConnection {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    const timer = setTimeout(this.#onTimer, Math.max(0, at - performance.now()));
+    const timer = setTimeout(
+      this.#onTimer,
+      Math.max(0, at - performance.now()),
+    );
     Deno.unrefTimer(timer);
     this.#timer = timer;
   }

@@ -45,7 +45,7 @@ export interface AcquireOptions {
 }
 
 interface Waiter {
-  resolve: (c: PooledConnection) => void;
+  resolve: (c: HttpConnection) => void;
   reject: (e: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -228,7 +228,14 @@ export class ClientPool {
     if (conn !== null) {
       return Promise.resolve(new PooledConnection(conn, this.#release));
     }
-    return new Promise<PooledConnection>((resolve, reject) => {
+    return this.#wait(signal).then((c) =>
+      new PooledConnection(c, this.#release)
+    );
+  }
+
+  /** Queues a waiter for the next released connection. */
+  #wait(signal: AbortSignal | undefined): Promise<HttpConnection> {
+    return new Promise<HttpConnection>((resolve, reject) => {
       const w: Waiter = { resolve, reject, signal, done: false };
       if (signal) {
         w.onAbort = () => {
@@ -281,7 +288,7 @@ export class ClientPool {
       w.done = true;
       this.#waitCount--;
       if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
-      w.resolve(new PooledConnection(conn, this.#release));
+      w.resolve(conn);
     }
     if (this.#closing) this.#checkDrained();
   }
@@ -291,7 +298,9 @@ export class ClientPool {
     if (this.#waitHead === this.#waiters.length) {
       this.#waiters.length = 0;
       this.#waitHead = 0;
-    } else if (this.#waitHead > 1024 && this.#waitHead * 2 > this.#waiters.length) {
+    } else if (
+      this.#waitHead > 1024 && this.#waitHead * 2 > this.#waiters.length
+    ) {
       this.#waiters = this.#waiters.slice(this.#waitHead);
       this.#waitHead = 0;
     }
@@ -305,11 +314,16 @@ export class ClientPool {
   async request(
     init: HttpRequestOptions & AcquireOptions,
   ): Promise<HttpResponse> {
-    const lease = await this.acquire(init);
+    if (this.#closing) {
+      throw new TypeError("Expected an open ClientPool, it is closing");
+    }
+    init.signal?.throwIfAborted();
+    // No lease object on this path: take the connection, give it back.
+    const conn = this.#take() ?? await this.#wait(init.signal);
     try {
-      return (await lease.request(init)).toOwned();
+      return (await conn.request(init)).toOwned();
     } finally {
-      lease.release();
+      this.#release(conn);
     }
   }
   /** `GET path`, owned response. */

@@ -57,6 +57,14 @@ export class HeaderList implements Iterable<[string, string]> {
   get size(): number {
     return this.#names.length;
   }
+  /** The lower-cased name of field `i` (0-based, arrival order). */
+  nameAt(i: number): string {
+    return this.#names[i];
+  }
+  /** The value of field `i` (0-based, arrival order). */
+  valueAt(i: number): string {
+    return this.#values[i];
+  }
   /** `[name, value]` pairs in arrival order. */
   *[Symbol.iterator](): Iterator<[string, string]> {
     for (let i = 0; i < this.#names.length; i++) {
@@ -138,7 +146,60 @@ export function isToken(s: string): boolean {
   return true;
 }
 
+/**
+ * A direct-mapped cache of short strings seen in heads (header names
+ * lower-cased, common values, reason phrases), so a steady stream of
+ * similar responses parses without allocating them again. Bounded: 1024
+ * slots of at most 48 characters; a collision just replaces the slot.
+ */
+const INTERN = new Array<string>(1024).fill("");
+const INTERN_MAX = 48;
+
+/** `b[from, to)` as a string, lower-cased when `lower` (ASCII letters only). */
+function interned(
+  b: Uint8Array,
+  from: number,
+  to: number,
+  lower: boolean,
+): string {
+  const n = to - from;
+  if (n > INTERN_MAX) {
+    const s = latin1(b, from, to);
+    return lower ? s.toLowerCase() : s;
+  }
+  let h = n;
+  for (let i = from; i < to; i++) {
+    let c = b[i];
+    if (lower && c >= 65 && c <= 90) c |= 0x20;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> 10)) & 1023;
+  const hit = INTERN[slot];
+  if (hit.length === n) {
+    let i = 0;
+    for (; i < n; i++) {
+      let c = b[from + i];
+      if (lower && c >= 65 && c <= 90) c |= 0x20;
+      if (hit.charCodeAt(i) !== c) break;
+    }
+    if (i === n) return hit;
+  }
+  let s = "";
+  for (let i = from; i < to; i++) {
+    let c = b[i];
+    if (lower && c >= 65 && c <= 90) c |= 0x20;
+    s += String.fromCharCode(c);
+  }
+  INTERN[slot] = s;
+  return s;
+}
+
 function latin1(b: Uint8Array, from: number, to: number): string {
+  if (to - from <= 16) {
+    let t = "";
+    for (let i = from; i < to; i++) t += String.fromCharCode(b[i]);
+    return t;
+  }
   let s = "";
   for (let i = from; i < to; i += 4096) {
     s += String.fromCharCode.apply(
@@ -217,8 +278,19 @@ export class HeadReader {
       if (end === b.length) {
         // the buffer is full and the head incomplete: make room for more of it
         // (the head is bounded by maxHeadSize, checked above)
+        // and by what the buffer may grow to (maxMessageSize + 14)
         const have = end - start;
-        rb.reserve(Math.min(this.#maxHeadSize, have + Math.max(have, 1024)));
+        const bound = Math.max(rb.capacity, rb.maxMessageSize + 14);
+        if (have >= bound) {
+          throw new HttpLimitError(
+            "maxMessageSize",
+            rb.maxMessageSize,
+            `Expected a response head within the buffer limit of ${bound} bytes, got more without the end of the head`,
+          );
+        }
+        rb.reserve(
+          Math.min(this.#maxHeadSize, have + Math.max(have, 1024), bound),
+        );
       }
       return null;
     }
@@ -231,9 +303,10 @@ export class HeadReader {
   #parse(b: Uint8Array, start: number, end: number): ResponseHead {
     // end points at the CRLF that terminates the last line (or the status line)
     let lineEnd = lineEndFrom(b, start, end);
-    const statusLine = latin1(b, start, lineEnd);
+    const statusEnd = lineEnd;
     const status = parseStatusLine(b, start, lineEnd);
     if (status < 0) {
+      const statusLine = latin1(b, start, lineEnd);
       throw new HttpProtocolError(
         `Expected a status line "HTTP/1.x NNN reason", got ${
           JSON.stringify(statusLine.slice(0, 64))
@@ -257,15 +330,20 @@ export class HeadReader {
         );
       }
       let colon = pos;
-      while (colon < lineEnd && b[colon] !== 58) colon++;
-      const name = latin1(b, pos, colon);
-      if (colon === lineEnd || !isToken(name)) {
+      let token = true;
+      for (; colon < lineEnd; colon++) {
+        const c = b[colon];
+        if (c === 58) break;
+        if (c >= 128 || TCHAR[c] === 0) token = false;
+      }
+      if (colon === lineEnd || colon === pos || !token) {
         throw new HttpProtocolError(
           `Expected a header "name: value", got ${
             JSON.stringify(latin1(b, pos, Math.min(lineEnd, pos + 64)))
           }`,
         );
       }
+      const name = interned(b, pos, colon, true);
       let vs = colon + 1, ve = lineEnd;
       while (vs < ve && (b[vs] === 32 || b[vs] === 9)) vs++;
       while (ve > vs && (b[ve - 1] === 32 || b[ve - 1] === 9)) ve--;
@@ -279,13 +357,15 @@ export class HeadReader {
           );
         }
       }
-      headers.append(name, latin1(b, vs, ve));
+      headers.append(name, interned(b, vs, ve, false));
       pos = lineEnd + 2;
     }
     return {
       minorVersion: b[start + 7] - 48,
       status,
-      reason: statusLine.slice(13),
+      reason: statusEnd > start + 13
+        ? interned(b, start + 13, statusEnd, false)
+        : "",
       headers,
     };
   }

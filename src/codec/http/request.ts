@@ -299,16 +299,17 @@ export class RequestWriter {
         const c = m.charCodeAt(i);
         if (c < 32 || c === 127) throw badChar("method", m, c);
       }
-      throw new TypeError(`Expected a method that is a token, got ${describe(m)}`);
+      throw new TypeError(
+        `Expected a method that is a token, got ${describe(m)}`,
+      );
     }
     let path = req.path ?? "/";
     if (typeof path !== "string") {
       throw new TypeError(`Expected path to be a string, got ${typeof path}`);
     }
     if (req.query !== undefined) {
-      const qs = (req.query instanceof URLSearchParams
-        ? req.query
-        : new URLSearchParams(
+      const qs =
+        (req.query instanceof URLSearchParams ? req.query : new URLSearchParams(
           Object.entries(req.query).map(([k, v]) => [k, String(v)]),
         )).toString();
       if (qs.length > 0) path += (path.includes("?") ? "&" : "?") + qs;
@@ -342,7 +343,8 @@ export class RequestWriter {
       const s = JSON.stringify(req.json);
       if (typeof s !== "string") {
         throw new TypeError(
-          `Expected json to be a JSON-serializable value, got ${typeof req.json}`,
+          `Expected json to be a JSON-serializable value, got ${typeof req
+            .json}`,
         );
       }
       bodyString = s;

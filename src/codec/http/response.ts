@@ -10,8 +10,8 @@
 import { HttpLimitError, HttpProtocolError } from "../../errors.ts";
 import type { ReadBuf } from "../read_buf.ts";
 import {
-  type HeadLimits,
   HeaderList,
+  type HeadLimits,
   HeadReader,
   isToken,
   type ResponseHead,
@@ -70,8 +70,15 @@ export interface ResponseMessage extends ResponseHead {
 }
 
 // Reader states.
-const IDLE = 0, HEAD = 1, LENGTH = 2, CHUNK_SIZE = 3, CHUNK_DATA = 4,
-  CHUNK_CRLF = 5, TRAILERS = 6, UNTIL_EOF = 7, DONE = 8;
+const IDLE = 0,
+  HEAD = 1,
+  LENGTH = 2,
+  CHUNK_SIZE = 3,
+  CHUNK_DATA = 4,
+  CHUNK_CRLF = 5,
+  TRAILERS = 6,
+  UNTIL_EOF = 7,
+  DONE = 8;
 
 const CR = 13, LF = 10;
 const EMPTY = new Uint8Array(0);
@@ -318,7 +325,9 @@ export class ResponseReader {
         what = "the rest of the chunked body";
         break;
       default:
-        throw new TypeError("Expected begin() before end(), no response is expected");
+        throw new TypeError(
+          "Expected begin() before end(), no response is expected",
+        );
     }
     this.#state = IDLE;
     throw new HttpProtocolError(`Expected ${what}, got end of stream`);
@@ -361,8 +370,19 @@ export class ResponseReader {
   #startBody(head: ResponseHead, rb: ReadBuf): void {
     const h = head.headers;
     this.#response = head;
-    const te = h.has("transfer-encoding") ? h.get("transfer-encoding") : null;
-    const cls = h.has("content-length") ? h.getAll("content-length") : null;
+    // One pass over the fields for the framing ones.
+    let te: string | null = null, conn: string | null = null;
+    let cls: string[] | null = null;
+    for (let i = 0, n = h.size; i < n; i++) {
+      const name = h.nameAt(i);
+      if (name.length < 10 || name.length > 17) continue;
+      if (name === "content-length") (cls ??= []).push(h.valueAt(i));
+      else if (name === "transfer-encoding") {
+        te = te === null ? h.valueAt(i) : `${te}, ${h.valueAt(i)}`;
+      } else if (name === "connection") {
+        conn = conn === null ? h.valueAt(i) : `${conn}, ${h.valueAt(i)}`;
+      }
+    }
     if (te !== null && cls !== null) {
       throw new HttpProtocolError(
         `Expected Content-Length or Transfer-Encoding, got both (${
@@ -386,7 +406,6 @@ export class ResponseReader {
         );
       }
     }
-    const conn = h.has("connection") ? h.get("connection") : null;
     this.#keepAlive = head.minorVersion === 1
       ? !hasToken(conn, "close")
       : hasToken(conn, "keep-alive") && !hasToken(conn, "close");
@@ -641,7 +660,9 @@ export class ResponseReader {
 
   #badCrlf(b: Uint8Array, from: number, to: number): HttpProtocolError {
     return new HttpProtocolError(
-      `Expected CRLF after the chunk data, got ${show(b, from, Math.min(to, from + 8))}`,
+      `Expected CRLF after the chunk data, got ${
+        show(b, from, Math.min(to, from + 8))
+      }`,
     );
   }
 }
@@ -651,6 +672,17 @@ export class ResponseReader {
  * elements must be the same plain decimal number.
  */
 function parseContentLength(values: string[]): number {
+  if (values.length === 1) {
+    // Fast path: one field of plain digits.
+    const v = values[0];
+    let n = 0, i = 0;
+    for (; i < v.length; i++) {
+      const d = v.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === v.length && i > 0 && i <= 15) return n;
+  }
   let first: string | null = null;
   for (let i = 0; i < values.length; i++) {
     const parts = values[i].split(",");

@@ -162,7 +162,6 @@ for (const scheme of ["http", "https"] as const) {
 Deno.test({
   name:
     "nginx closing idle keep-alive sockets is met by a retry on a fresh socket",
-  ignore,
   fn: () =>
     withNginx(async (ng) => {
       // The client's own idle close is off, so the server closes first (1 s).
@@ -188,7 +187,6 @@ Deno.test({
 Deno.test({
   name:
     "a pool against nginx makes waiters queue when exhausted and times out a wait",
-  ignore,
   fn: () =>
     withNginx(async (ng) => {
       await using pool = new ClientPool(ng.http, { connections: 1 });

@@ -53,7 +53,9 @@ function setup(): { rb: ReadBuf; reader: FrameReader; total: number } {
         rb.commit(total); // the bytes are still there: mark them received again
         op = reader.next(rb);
       }
-      if (op !== Opcode.Text) throw new Error(`Expected a text frame, got ${op}`);
+      if (op !== Opcode.Text) {
+        throw new Error(`Expected a text frame, got ${op}`);
+      }
       sink += reader.payloadEnd - reader.payloadStart;
     },
   });
@@ -74,7 +76,9 @@ function setup(): { rb: ReadBuf; reader: FrameReader; total: number } {
         rb.commit(total);
         op = reader.next(rb);
       }
-      if (op !== Opcode.Text) throw new Error(`Expected a text frame, got ${op}`);
+      if (op !== Opcode.Text) {
+        throw new Error(`Expected a text frame, got ${op}`);
+      }
       sink += reader.text().length;
     },
   });

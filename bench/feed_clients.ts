@@ -9,7 +9,6 @@
  */
 
 import { connect, type ConnectOptions } from "../mod.ts";
-import WebSocketNpm from "ws";
 
 /** What a receive loop saw. */
 export interface FeedResult {
@@ -35,7 +34,8 @@ export interface FeedLoopOptions {
   client?: ConnectOptions;
 }
 
-function maskOf(options: FeedLoopOptions): number {
+/** @internal */
+export function maskOf(options: FeedLoopOptions): number {
   return (options.progressEvery ?? 65536) - 1;
 }
 
@@ -53,6 +53,28 @@ export async function recvNexusBorrowed(
   try {
     for (let m = await ws.recv(); m !== null; m = await ws.recv()) {
       bytes += m.data.length;
+      if ((++messages & mask) === 0 && onProgress) onProgress(messages, bytes);
+    }
+  } finally {
+    ws.terminate();
+  }
+  return { messages, bytes };
+}
+
+/**
+ * nexus, no view at all: `recv()` and `m.byteLength` (what the borrowed path
+ * costs without creating a `Uint8Array` view per message).
+ */
+export async function recvNexusLength(
+  url: string,
+  options: FeedLoopOptions = {},
+): Promise<FeedResult> {
+  const ws = await connect(url, options.client);
+  const mask = maskOf(options), onProgress = options.onProgress;
+  let messages = 0, bytes = 0;
+  try {
+    for (let m = await ws.recv(); m !== null; m = await ws.recv()) {
+      bytes += m.byteLength;
       if ((++messages & mask) === 0 && onProgress) onProgress(messages, bytes);
     }
   } finally {
@@ -95,34 +117,13 @@ export function recvNative(
     };
     ws.onerror = (e) => {
       failed = true;
-      reject(new Error(`Native WebSocket error: ${(e as ErrorEvent).message ?? e}`));
+      reject(
+        new Error(`Native WebSocket error: ${(e as ErrorEvent).message ?? e}`),
+      );
     };
     ws.onclose = () => {
       if (!failed) resolve({ messages, bytes });
     };
-  });
-}
-
-/** npm `ws` (`message` events with a `Buffer`). */
-export function recvNpmWs(
-  url: string,
-  options: FeedLoopOptions = {},
-): Promise<FeedResult> {
-  const mask = maskOf(options), onProgress = options.onProgress;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocketNpm(url, { perMessageDeflate: false });
-    let messages = 0, bytes = 0, failed = false;
-    ws.on("message", (data: Uint8Array) => {
-      bytes += data.length;
-      if ((++messages & mask) === 0 && onProgress) onProgress(messages, bytes);
-    });
-    ws.on("error", (err: Error) => {
-      failed = true;
-      reject(err);
-    });
-    ws.on("close", () => {
-      if (!failed) resolve({ messages, bytes });
-    });
   });
 }
 
@@ -153,7 +154,9 @@ export async function recvRawTcp(
     let tail = 0; // last 4 bytes seen, to spot the close frame 88 02 03 e8
     while ((n = await conn.read(buf)) !== null) {
       total += n;
-      for (let i = Math.max(0, n - 4); i < n; i++) tail = ((tail << 8) | buf[i]) >>> 0;
+      for (let i = Math.max(0, n - 4); i < n; i++) {
+        tail = ((tail << 8) | buf[i]) >>> 0;
+      }
       if (tail === 0x880203e8) break;
     }
     // every byte after the 101 response (its length is fixed for this key)
@@ -164,5 +167,7 @@ export async function recvRawTcp(
   }
 }
 
-const HANDSHAKE_RESPONSE_BYTES = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n".length +
-  "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".length;
+const HANDSHAKE_RESPONSE_BYTES =
+  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n".length +
+  "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    .length;

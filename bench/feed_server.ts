@@ -69,7 +69,9 @@ export function makeTick(
     price(bidCents + spreadCents)
   },"bq":${size(bidTenths)},"aq":${size(askTenths)},"t":${timeMs}}`;
   if (s.length !== TICK_BYTES) {
-    throw new RangeError(`Expected a ${TICK_BYTES}-byte tick, got ${s.length}: ${s}`);
+    throw new RangeError(
+      `Expected a ${TICK_BYTES}-byte tick, got ${s.length}: ${s}`,
+    );
   }
   return s;
 }
@@ -136,7 +138,7 @@ async function readHead(conn: Deno.Conn): Promise<string | null> {
 
 async function handle(conn: Deno.Conn, block: Uint8Array): Promise<void> {
   try {
-    conn.setNoDelay(true);
+    (conn as Deno.TcpConn).setNoDelay(true);
     const head = await readHead(conn);
     if (head === null) return;
     const [requestLine, ...lines] = head.split("\r\n");
@@ -144,7 +146,9 @@ async function handle(conn: Deno.Conn, block: Uint8Array): Promise<void> {
     let key = "";
     for (const line of lines) {
       const i = line.indexOf(":");
-      if (i > 0 && line.slice(0, i).trim().toLowerCase() === "sec-websocket-key") {
+      if (
+        i > 0 && line.slice(0, i).trim().toLowerCase() === "sec-websocket-key"
+      ) {
         key = line.slice(i + 1).trim();
       }
     }
@@ -161,19 +165,26 @@ async function handle(conn: Deno.Conn, block: Uint8Array): Promise<void> {
     const countParam = query.get("count");
     const msParam = query.get("ms");
     const count = countParam === null ? Infinity : Number(countParam);
-    const deadline = msParam === null ? Infinity : performance.now() + Number(msParam);
+    const deadline = msParam === null
+      ? Infinity
+      : performance.now() + Number(msParam);
     await writeAll(
       conn,
       encoder.encode(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
-          `Connection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptKey(key)}\r\n\r\n`,
+          `Connection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptKey(
+            key,
+          )}\r\n\r\n`,
       ),
     );
     const perBlock = block.length / FRAME_BYTES;
     let left = count;
     while (left > 0 && performance.now() < deadline) {
       const n = Math.min(left, perBlock);
-      await writeAll(conn, n === perBlock ? block : block.subarray(0, n * FRAME_BYTES));
+      await writeAll(
+        conn,
+        n === perBlock ? block : block.subarray(0, n * FRAME_BYTES),
+      );
       left -= n;
     }
     await writeAll(conn, CLOSE_1000);
@@ -230,6 +241,11 @@ export interface FeedServer extends AsyncDisposable {
   url(query?: { count?: number; ms?: number }): string;
   /** Stops the process and waits for it to exit. */
   close(): Promise<void>;
+  /**
+   * Lets this process exit without calling {@link FeedServer.close} (for
+   * benches): the server exits when its stdin closes with this process.
+   */
+  unref(): void;
 }
 
 /**
@@ -258,7 +274,9 @@ export async function startFeedServer(): Promise<FeedServer> {
     if (done) {
       await stdin.close().catch(() => {});
       await child.status;
-      throw new Error("Expected the feed server to print its port, got end of stream");
+      throw new Error(
+        "Expected the feed server to print its port, got end of stream",
+      );
     }
     line += decoder.decode(value, { stream: true });
   }
@@ -280,6 +298,11 @@ export async function startFeedServer(): Promise<FeedServer> {
       return `ws://127.0.0.1:${port}/${s ? "?" + s : ""}`;
     },
     close,
+    unref() {
+      child.unref();
+      stdout.releaseLock();
+      child.stdout.cancel().catch(() => {});
+    },
     [Symbol.asyncDispose]: close,
   };
 }

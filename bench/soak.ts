@@ -44,8 +44,13 @@ const total = WARMUP + MESSAGES;
 const ws = await connect(feed.url({ count: total }));
 let n = 0, bytes = 0, wrongSize = 0;
 let start = 0, end = 0, t0 = 0, t1 = 0;
-for (let m = await ws.recv(); m !== null; m = await ws.recv()) {
-  const len = m.data.length;
+for (
+  let m = ws.tryRecv() ?? await ws.recv();
+  m !== null;
+  m = ws.tryRecv() ?? await ws.recv()
+) {
+  const len = m.byteLength;
+  if (m.bytes[m.offset] !== 0x7b) wrongSize++; // every tick starts with "{"
   bytes += len;
   if (len !== TICK_BYTES) wrongSize++;
   n++;

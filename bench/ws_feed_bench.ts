@@ -23,8 +23,8 @@ import {
   type FeedResult,
   recvNative,
   recvNexusBorrowed,
-  recvNexusLength,
   recvNexusText,
+  recvNexusView,
   recvRawTcp,
 } from "./feed_clients.ts";
 import { recvNpmWs } from "./feed_clients_npm.ts";
@@ -59,7 +59,7 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "nexus recv(), borrowed bytes (m.data)",
+  name: "nexus tryRecv() ?? recv(), borrowed bytes in place (m.bytes)",
   ...common,
   async fn() {
     expectAll(await recvNexusBorrowed(url));
@@ -67,15 +67,15 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "nexus recv(), length only (m.byteLength, no view)",
+  name: "nexus await recv(), borrowed view (m.data)",
   ...common,
   async fn() {
-    expectAll(await recvNexusLength(url));
+    expectAll(await recvNexusView(url));
   },
 });
 
 Deno.bench({
-  name: "nexus recv(), decoded (m.text())",
+  name: "nexus tryRecv() ?? recv(), decoded (m.text())",
   ...common,
   async fn() {
     expectAll(await recvNexusText(url));

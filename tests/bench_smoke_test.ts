@@ -15,8 +15,8 @@ import {
 import {
   recvNative,
   recvNexusBorrowed,
-  recvNexusLength,
   recvNexusText,
+  recvNexusView,
   recvRawTcp,
 } from "../bench/feed_clients.ts";
 import { recvNpmWs } from "../bench/feed_clients_npm.ts";
@@ -256,7 +256,7 @@ Deno.test("Every bench receive loop counts exactly the messages and bytes the se
   const url = feed.url({ count });
   const expected = { messages: count, bytes: count * TICK_BYTES };
   assert.deepEqual(await recvNexusBorrowed(url), expected);
-  assert.deepEqual(await recvNexusLength(url), expected);
+  assert.deepEqual(await recvNexusView(url), expected);
   assert.deepEqual(await recvNexusText(url), expected);
   assert.deepEqual(await recvNative(url), expected);
   assert.deepEqual(await recvNpmWs(url), expected);

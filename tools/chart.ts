@@ -40,7 +40,15 @@ const esc = (s: string) =>
 /** Builds the SVG text for the rows. */
 export function renderSvg(rows: Row[], title: string): string {
   const groups = [...new Set(rows.map((r) => r.group))];
-  const W = 860, barH = 26, gap = 8, left = 300, right = 90, panelPad = 44;
+  // label column wide enough for the longest name (~7 px a character at 13 px)
+  const longest = Math.max(...rows.map((r) => r.name.length));
+  const left = Math.max(200, Math.ceil(longest * 7) + 24);
+  const titleWidth = Math.max(
+    ...groups.map((g) => (g.length + 40) * 8),
+    0,
+  );
+  const W = Math.max(left + 560, titleWidth), barH = 26, gap = 8, right = 90;
+  const panelPad = 44;
   let y = 48;
   const parts: string[] = [];
   for (const g of groups) {

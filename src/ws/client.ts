@@ -337,6 +337,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #writer = new FrameWriter();
   #msg: Message;
   #ready: Promise<Message>;
+  #stash = NOT_PARSED; // an event tryRecv() met but could not act on
+  #stashError: unknown;
   #cfg: ClientConfig;
   #protocol: string;
   // write side
@@ -435,6 +437,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   recv(): Promise<Message | null> {
     // Fast path: a message already in the buffer resolves with a promise
     // made once per connection (the Message object is reused too).
+    const stashed = this.#stash;
+    if (stashed !== NOT_PARSED && !this.#reading) {
+      this.#stash = NOT_PARSED;
+      const err = this.#stashError;
+      this.#stashError = undefined;
+      return this.#recvSlow(stashed, err);
+    }
     if (!this.#reading && this.#state === OPEN) {
       let op: number;
       try {
@@ -453,6 +462,48 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       return this.#recvSlow(op);
     }
     return this.#recvSlow(NOT_PARSED);
+  }
+
+  /**
+   * The synchronous half of {@link WsClient.recv}: the next message if one
+   * is already in the receive buffer, else `undefined` (then call `recv()`,
+   * which reads the socket). It never reads the socket and never waits.
+   * Pings and pongs met on the way are handled as `recv()` would; a close
+   * frame or a protocol error is kept for the next `recv()` to act on. The
+   * same borrowing rules apply: the message is valid until the next
+   * `recv()` or `tryRecv()`. The fastest receive loop is
+   * `for (let m = ws.tryRecv() ?? await ws.recv(); m !== null; m = ws.tryRecv() ?? await ws.recv())`,
+   * which saves the `await` of every message already buffered.
+   */
+  tryRecv(): Message | undefined {
+    if (this.#reading || this.#state !== OPEN || this.#stash !== NOT_PARSED) {
+      return undefined;
+    }
+    const reader = this.#reader;
+    for (;;) {
+      let op: number;
+      try {
+        op = reader.next(this.#rb);
+      } catch (err) {
+        this.#stash = PARSE_ERROR;
+        this.#stashError = err;
+        return undefined;
+      }
+      if (op === Opcode.Text) {
+        this.#msg.type = "text";
+        return this.#msg;
+      }
+      if (op === Opcode.Binary) {
+        this.#msg.type = "binary";
+        return this.#msg;
+      }
+      if (op === NEED_MORE) return undefined;
+      if (op === Opcode.Close) {
+        this.#stash = op; // closing needs I/O: recv() completes it
+        return undefined;
+      }
+      this.#control(op);
+    }
   }
 
   /** Everything but a buffered message: reads, control frames, close, errors. */
@@ -494,18 +545,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         if (op === NEED_MORE) {
           if (this.#waitingSince === 0) this.#waitingSince = performance.now();
           await this.#fill();
-        } else if (op === Opcode.Ping) {
-          // Under write pressure only the latest pings get a pong (RFC 6455 §5.5.3).
-          if (
-            this.#cfg.autoPong && !this.#closeSent &&
-            this.bufferedAmount < this.#cfg.maxBufferedAmount
-          ) {
-            this.#writer.pong(this.#out, reader.payload());
-            this.#flush();
-          }
-          this.#cfg.onPing?.(reader.payload());
-        } else if (op === Opcode.Pong) {
-          this.#cfg.onPong?.(reader.payload());
+        } else if (op === Opcode.Ping || op === Opcode.Pong) {
+          this.#control(op);
         } else { // Close
           this.#closeCode = reader.closeCode;
           this.#closeReason = reader.closeReason;
@@ -527,6 +568,24 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     } finally {
       this.#reading = false;
       this.#waitingSince = 0;
+    }
+  }
+
+  /** Handles a ping or pong the reader just returned (synchronously). */
+  #control(op: number): void {
+    const reader = this.#reader;
+    if (op === Opcode.Ping) {
+      // Under write pressure only the latest pings get a pong (RFC 6455 §5.5.3).
+      if (
+        this.#cfg.autoPong && !this.#closeSent &&
+        this.bufferedAmount < this.#cfg.maxBufferedAmount
+      ) {
+        this.#writer.pong(this.#out, reader.payload());
+        this.#flush();
+      }
+      this.#cfg.onPing?.(reader.payload());
+    } else {
+      this.#cfg.onPong?.(reader.payload());
     }
   }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import type { FrameReader } from "../codec/ws/frame_reader.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -25,6 +26,8 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 export class Message {
   #reader: FrameReader;
+  #buffer: Buffer | undefined;
+  #bufferOf: Uint8Array | undefined;
   /** `"text"` or `"binary"`. */
   type: "text" | "binary" = "binary";
 
@@ -45,14 +48,35 @@ export class Message {
   }
 
   /**
+   * The array the payload lives in (the receive buffer, or the reassembly
+   * buffer of a fragmented message): the payload is
+   * `bytes[offset, offset + byteLength)`. Reading through it allocates
+   * nothing, unlike {@link Message.data}, which creates a view.
+   */
+  get bytes(): Uint8Array {
+    return this.#reader.payloadBytes;
+  }
+
+  /** Index of the payload's first byte in {@link Message.bytes}. */
+  get offset(): number {
+    return this.#reader.payloadStart;
+  }
+
+  /**
    * The payload decoded as UTF-8 (already validated for text messages; for
-   * binary ones invalid sequences become U+FFFD). Allocates the string.
+   * binary ones invalid sequences become U+FFFD; a leading U+FEFF is kept).
+   * Allocates the string, nothing else.
    */
   text(): string {
     const r = this.#reader;
-    return decoder.decode(
-      r.payloadBytes.subarray(r.payloadStart, r.payloadEnd),
-    );
+    const b = r.payloadBytes;
+    // node:buffer's decoder skips the per-call checks of TextDecoder.decode
+    // (about twice as fast for short messages); one Buffer view per array.
+    if (b !== this.#bufferOf) {
+      this.#buffer = Buffer.from(b.buffer, b.byteOffset, b.length);
+      this.#bufferOf = b;
+    }
+    return this.#buffer!.toString("utf8", r.payloadStart, r.payloadEnd);
   }
 
   /** The payload parsed as JSON. */

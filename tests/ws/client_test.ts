@@ -3,6 +3,7 @@ import {
   connect,
   ConnectionClosedError,
   OwnedMessage,
+  ProtocolError,
   TimeoutError,
   type Transport,
 } from "../../mod.ts";
@@ -345,4 +346,67 @@ Deno.test("bad options are refused at the call, before anything is dialed", asyn
   );
   await assert.rejects(connect("ftp://127.0.0.1/"), TypeError);
   await assert.rejects(connect("ws://127.0.0.1:1/#frag"), TypeError);
+});
+
+Deno.test("tryRecv hands out buffered messages synchronously and leaves reads, close and errors to recv", async () => {
+  const srv = rawServer(async (conn) => {
+    const burst = [0, 1, 2, 3, 4].map((i) =>
+      serverFrame(1, enc.encode(`m${i}`))
+    );
+    await conn.write(new Uint8Array(burst.flatMap((f) => [...f])));
+    const buf = new Uint8Array(256);
+    await conn.read(buf); // the client's "more"
+    const tail = [
+      serverFrame(1, enc.encode("m5")),
+      serverFrame(9, enc.encode("hb")),
+      serverFrame(8, new Uint8Array([0x03, 0xe8, ...enc.encode("done")])),
+    ];
+    await conn.write(new Uint8Array(tail.flatMap((f) => [...f])));
+    await conn.read(buf); // pong and close echo
+    conn.close();
+  });
+  const pings: string[] = [];
+  const ws = await connect(srv.url, {
+    onPing: (d) => pings.push(new TextDecoder().decode(d)),
+  });
+  assert.equal((await ws.recv())?.text(), "m0");
+  const sync: string[] = [];
+  for (let m = ws.tryRecv(); m !== undefined; m = ws.tryRecv()) {
+    sync.push(m.text());
+    // zero-allocation access to the same bytes
+    const again = new TextDecoder().decode(
+      m.bytes.subarray(m.offset, m.offset + m.byteLength),
+    );
+    assert.equal(again, m.text());
+  }
+  assert.deepEqual(sync, ["m1", "m2", "m3", "m4"]);
+  await ws.sendText("more");
+  assert.equal((await ws.recv())?.text(), "m5");
+  assert.equal(ws.tryRecv(), undefined); // answers the ping, keeps the close for recv()
+  assert.deepEqual(pings, ["hb"]);
+  assert.equal(ws.closed, false);
+  assert.equal(await ws.recv(), null);
+  assert.equal(ws.closeCode, 1000);
+  assert.equal(ws.closeReason, "done");
+  await srv.close();
+});
+
+Deno.test("a protocol error met by tryRecv rejects the next recv with its close code", async () => {
+  const srv = rawServer(async (conn) => {
+    const ok = serverFrame(1, enc.encode("ok"));
+    const bad = serverFrame(1, enc.encode("x"));
+    bad[0] |= 0x40; // RSV1 without an extension
+    await conn.write(new Uint8Array([...ok, ...bad]));
+    await conn.read(new Uint8Array(64)); // the close frame, then hang up
+    conn.close();
+  });
+  const ws = await connect(srv.url);
+  assert.equal((await ws.recv())?.text(), "ok");
+  assert.equal(ws.tryRecv(), undefined);
+  await assert.rejects(
+    ws.recv(),
+    (e) => e instanceof ProtocolError && e.code === 1002,
+  );
+  assert.ok(ws.closed);
+  await srv.close();
 });

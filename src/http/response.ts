@@ -106,6 +106,7 @@ export class HttpResponse {
   }
 
   /** The body parsed as JSON; throws `SyntaxError` when it is not JSON. */
+  // deno-lint-ignore no-explicit-any -- like Response.json(): the caller narrows it
   json<T = any>(): T {
     return JSON.parse(decoder.decode(this.body));
   }

@@ -111,7 +111,8 @@ function vector(
 function refused(
   raw: string | Uint8Array,
   re: RegExp,
-  options: FeedOptions & { cls?: abstract new (...args: any[]) => Error } = {},
+  options: FeedOptions & { cls?: abstract new (...args: never[]) => Error } =
+    {},
 ) {
   const bytes = typeof raw === "string" ? enc.encode(raw) : raw;
   const cls = options.cls ?? HttpProtocolError;

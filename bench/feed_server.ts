@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { spawnServer, stdinClosed } from "./server_process.ts";
 
 /** Bytes of JSON in every tick. */
 export const TICK_BYTES = 77;
@@ -223,13 +224,7 @@ async function serve(port: number): Promise<void> {
     encoder.encode(JSON.stringify({ port: addr.port }) + "\n"),
   );
   // Exit when the parent closes our stdin (or dies).
-  (async () => {
-    const b = new Uint8Array(64);
-    try {
-      while ((await Deno.stdin.read(b)) !== null) { /* ignore */ }
-    } catch { /* stdin gone */ }
-    Deno.exit(0);
-  })();
+  stdinClosed().then(() => Deno.exit(0));
   for await (const conn of listener) handle(conn, block);
 }
 
@@ -259,35 +254,8 @@ export interface FeedServer extends AsyncDisposable {
  * ```
  */
 export async function startFeedServer(): Promise<FeedServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-config", "--allow-net", import.meta.url],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const stdin = child.stdin.getWriter();
-  const stdout = child.stdout.getReader();
-  let line = "";
-  const decoder = new TextDecoder();
-  while (!line.includes("\n")) {
-    const { value, done } = await stdout.read();
-    if (done) {
-      await stdin.close().catch(() => {});
-      await child.status;
-      throw new Error(
-        "Expected the feed server to print its port, got end of stream",
-      );
-    }
-    line += decoder.decode(value, { stream: true });
-  }
-  const port: number = JSON.parse(line.slice(0, line.indexOf("\n"))).port;
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    closing ??= (async () => {
-      await stdin.close().catch(() => {});
-      while (!(await stdout.read()).done) { /* drain */ }
-      await child.status;
-    })();
+  const proc = await spawnServer(import.meta.url, "feed server");
+  const port = proc.port;
   return {
     port,
     url(query = {}) {
@@ -297,13 +265,9 @@ export async function startFeedServer(): Promise<FeedServer> {
       const s = q.toString();
       return `ws://127.0.0.1:${port}/${s ? "?" + s : ""}`;
     },
-    close,
-    unref() {
-      child.unref();
-      stdout.releaseLock();
-      child.stdout.cancel().catch(() => {});
-    },
-    [Symbol.asyncDispose]: close,
+    close: proc.close,
+    unref: proc.unref,
+    [Symbol.asyncDispose]: proc.close,
   };
 }
 

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { spawnServer, stdinClosed } from "./server_process.ts";
 
 /** The `/hello` body. */
 export const HELLO = "hello world";
@@ -38,10 +39,7 @@ async function serve(port: number): Promise<void> {
     }
     return new Response("not found", { status: 404 });
   });
-  try {
-    const b = new Uint8Array(64);
-    while ((await Deno.stdin.read(b)) !== null) { /* ignore */ }
-  } catch { /* stdin gone */ }
+  await stdinClosed();
   ac.abort();
   await server.finished;
 }
@@ -61,42 +59,11 @@ export interface HttpBenchServer {
  * and resolves once it listens. Needs `--allow-run`.
  */
 export async function startHttpServer(): Promise<HttpBenchServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-config", "--allow-net", import.meta.url],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const stdin = child.stdin.getWriter();
-  const stdout = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let line = "";
-  while (!line.includes("\n")) {
-    const { value, done } = await stdout.read();
-    if (done) {
-      await stdin.close().catch(() => {});
-      await child.status;
-      throw new Error(
-        "Expected the HTTP bench server to print its port, got end of stream",
-      );
-    }
-    line += decoder.decode(value, { stream: true });
-  }
-  const port: number = JSON.parse(line.slice(0, line.indexOf("\n"))).port;
-  let closing: Promise<void> | undefined;
+  const proc = await spawnServer(import.meta.url, "HTTP bench server");
   return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      closing ??= (async () => {
-        await stdin.close().catch(() => {});
-        while (!(await stdout.read()).done) { /* drain */ }
-        await child.status;
-      })(),
-    unref() {
-      child.unref();
-      stdout.releaseLock();
-      child.stdout.cancel().catch(() => {});
-    },
+    origin: `http://127.0.0.1:${proc.port}`,
+    close: proc.close,
+    unref: proc.unref,
   };
 }
 

@@ -437,29 +437,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   recv(): Promise<Message | null> {
     // Fast path: a message already in the buffer resolves with a promise
     // made once per connection (the Message object is reused too).
+    if (this.tryRecv() !== undefined) return this.#ready;
     const stashed = this.#stash;
     if (stashed !== NOT_PARSED && !this.#reading) {
       this.#stash = NOT_PARSED;
       const err = this.#stashError;
       this.#stashError = undefined;
       return this.#recvSlow(stashed, err);
-    }
-    if (!this.#reading && this.#state === OPEN) {
-      let op: number;
-      try {
-        op = this.#reader.next(this.#rb);
-      } catch (err) {
-        return this.#recvSlow(PARSE_ERROR, err);
-      }
-      if (op === Opcode.Text) {
-        this.#msg.type = "text";
-        return this.#ready;
-      }
-      if (op === Opcode.Binary) {
-        this.#msg.type = "binary";
-        return this.#ready;
-      }
-      return this.#recvSlow(op);
     }
     return this.#recvSlow(NOT_PARSED);
   }

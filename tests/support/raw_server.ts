@@ -64,12 +64,15 @@ export function serverFrame(
 }
 
 /**
- * Starts a raw server on 127.0.0.1. `onConn` runs for each upgraded socket;
- * the socket is closed by `close()` if the handler leaves it open.
+ * Starts a raw server on 127.0.0.1. `onConn` runs for each upgraded socket
+ * (or, with `handshake: false`, for each accepted socket before anything is
+ * read); the socket is closed by `close()` if the handler leaves it open.
  */
 export function rawServer(
   onConn: (conn: Deno.Conn) => Promise<void> | void,
+  options: { handshake?: boolean } = {},
 ): RawServer {
+  const handshake = options.handshake ?? true;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns: Deno.Conn[] = [];
   const tasks: Promise<void>[] = [];
@@ -78,7 +81,7 @@ export function rawServer(
       conns.push(conn);
       tasks.push((async () => {
         try {
-          await writeAccept(conn, await readUpgrade(conn));
+          if (handshake) await writeAccept(conn, await readUpgrade(conn));
           await onConn(conn);
         } catch { /* the client went away: fine for these tests */ }
       })());

@@ -16,7 +16,6 @@ import {
   rawServer,
   readUpgrade,
   serverFrame,
-  writeAccept,
 } from "../support/raw_server.ts";
 
 const enc = new TextEncoder();
@@ -30,30 +29,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** A plain TCP server whose handler gets the socket before any handshake. */
-function tcpServer(onConn: (c: Deno.Conn) => Promise<void>) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const tasks: Promise<void>[] = [];
-  const accepting = (async () => {
-    for await (const c of listener) {
-      conns.push(c);
-      tasks.push(onConn(c).catch(() => {}));
-    }
-  })();
-  return {
-    url: `ws://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`,
-    async close() {
-      listener.close();
-      await accepting.catch(() => {});
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      await Promise.allSettled(tasks);
-    },
-  };
-}
+const tcpServer = (onConn: (c: Deno.Conn) => Promise<void>) =>
+  rawServer(onConn, { handshake: false });
 
 Deno.test("a server trickling the handshake one byte at a time hits handshakeTimeout", async () => {
   let stop = false;
@@ -288,6 +265,3 @@ Deno.test("invalid UTF-8 fails fast inside a frame that has not fully arrived", 
   assert.ok(closeFrame !== null);
   await srv.close();
 });
-
-// keep the helpers referenced for servers that complete the handshake by hand
-void writeAccept;

@@ -228,9 +228,7 @@ export class FrameReader {
         if (len > 125) {
           fail(
             1002,
-            `Expected a control frame payload <= 125 bytes, got ${
-              len < 126 ? len : "an extended length"
-            }`,
+            "Expected a control frame payload <= 125 bytes, got a 16/64-bit length",
           );
         }
       } else if (op > 2) {

@@ -20,6 +20,7 @@ import {
 } from "../codec/http/response.ts";
 import { dial, type Transport } from "../transport.ts";
 import { HttpResponse } from "./response.ts";
+import { HttpMethods } from "./shortcuts.ts";
 
 /**
  * Options for {@link HttpConnection} (and, through
@@ -198,7 +199,7 @@ export function parseOrigin(origin: string | URL): URL {
  * console.log(created.status);
  * ```
  */
-export class HttpConnection {
+export class HttpConnection extends HttpMethods {
   /** The origin requests go to. */
   readonly origin: URL;
   #rb: ReadBuf;
@@ -228,6 +229,7 @@ export class HttpConnection {
 
   /** Checks the origin and options (`TypeError` / `RangeError`); dials nothing yet. */
   constructor(origin: string | URL, options: HttpConnectionOptions = {}) {
+    super();
     this.origin = parseOrigin(origin);
     this.#timeout = checkMs("timeout", options.timeout, 30000);
     this.#idleTimeout = checkMs("idleTimeout", options.idleTimeout, 4000);
@@ -269,27 +271,6 @@ export class HttpConnection {
   /** Responses received so far. */
   get requests(): number {
     return this.#requests;
-  }
-
-  /** `GET path`. */
-  get(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "GET", path });
-  }
-  /** `HEAD path` (the response has no body). */
-  head(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "HEAD", path });
-  }
-  /** `POST path` with `options.body` or `options.json`. */
-  post(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "POST", path });
-  }
-  /** `PUT path` with `options.body` or `options.json`. */
-  put(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "PUT", path });
-  }
-  /** `DELETE path`. */
-  delete(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "DELETE", path });
   }
 
   /**

@@ -8,10 +8,10 @@ import {
   HttpConnection,
   type HttpConnectionOptions,
   type HttpRequestOptions,
-  type HttpShortcutOptions,
   parseOrigin,
 } from "./connection.ts";
 import type { HttpResponse } from "./response.ts";
+import { HttpMethods } from "./shortcuts.ts";
 
 /**
  * Options for {@link ClientPool}: the pool size plus the options every
@@ -72,12 +72,13 @@ interface Waiter {
  * await pool.close();
  * ```
  */
-export class PooledConnection {
+export class PooledConnection extends HttpMethods {
   #giveBack: (conn: HttpConnection) => void;
   #conn: HttpConnection | null;
 
   /** Created by {@link ClientPool.acquire}; `giveBack` returns the connection to its pool. */
   constructor(conn: HttpConnection, giveBack: (conn: HttpConnection) => void) {
+    super();
     this.#conn = conn;
     this.#giveBack = giveBack;
   }
@@ -100,26 +101,6 @@ export class PooledConnection {
   /** See {@link HttpConnection.request}; the body is borrowed. */
   request(init: HttpRequestOptions): Promise<HttpResponse> {
     return this.connection.request(init);
-  }
-  /** `GET path`; the body is borrowed. */
-  get(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.connection.get(path, options);
-  }
-  /** `HEAD path`. */
-  head(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.connection.head(path, options);
-  }
-  /** `POST path`; the body is borrowed. */
-  post(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.connection.post(path, options);
-  }
-  /** `PUT path`; the body is borrowed. */
-  put(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.connection.put(path, options);
-  }
-  /** `DELETE path`; the body is borrowed. */
-  delete(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.connection.delete(path, options);
   }
 
   /** Gives the connection back to the pool (the next waiter gets it). Idempotent. */
@@ -159,7 +140,7 @@ export class PooledConnection {
  * for (const r of results) console.log(r.status, r.json());
  * ```
  */
-export class ClientPool {
+export class ClientPool extends HttpMethods {
   /** The origin every connection goes to. */
   readonly origin: URL;
   #options: HttpConnectionOptions;
@@ -175,6 +156,7 @@ export class ClientPool {
 
   /** Checks the origin and options (`TypeError` / `RangeError`); opens nothing yet. */
   constructor(origin: string | URL, options: ClientPoolOptions = {}) {
+    super();
     this.origin = parseOrigin(origin);
     const max = options.connections ?? 10;
     if (!Number.isSafeInteger(max) || max < 1) {
@@ -325,26 +307,6 @@ export class ClientPool {
     } finally {
       this.#release(conn);
     }
-  }
-  /** `GET path`, owned response. */
-  get(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "GET", path });
-  }
-  /** `HEAD path`, owned response. */
-  head(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "HEAD", path });
-  }
-  /** `POST path`, owned response. */
-  post(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "POST", path });
-  }
-  /** `PUT path`, owned response. */
-  put(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "PUT", path });
-  }
-  /** `DELETE path`, owned response. */
-  delete(path: string, options?: HttpShortcutOptions): Promise<HttpResponse> {
-    return this.request({ ...options, method: "DELETE", path });
   }
 
   /**

@@ -113,6 +113,37 @@ Deno.test("readable stops reading the socket while its queue is full", async () 
   await srv.close();
 });
 
+Deno.test("owned iteration reads the socket only as fast as the loop consumes", async () => {
+  const count = 2000, size = 1024;
+  const srv = rawServer(async (conn) => {
+    const burst = new Uint8Array((size + 4) * count);
+    for (let i = 0; i < count; i++) {
+      const p = new Uint8Array(size);
+      new DataView(p.buffer).setUint32(0, i);
+      burst.set(serverFrame(2, p), i * (size + 4));
+    }
+    await conn.write(burst);
+    await conn.write(serverFrame(8, new Uint8Array([0x03, 0xe8])));
+    await conn.read(new Uint8Array(64));
+    conn.close();
+  });
+  const t = counting(
+    await Deno.connect({ hostname: "127.0.0.1", port: srv.port }),
+  );
+  const ws = await connect(srv.url, { transport: t, bufferCapacity: 4096 });
+  let expected = 0;
+  for await (const m of ws) {
+    assert.equal(new DataView(m.data.buffer).getUint32(0), expected++);
+    if (expected === 1) {
+      await new Promise((r) => setTimeout(r, 300));
+      // 2 MiB are waiting in the socket; the client holds one buffer's worth
+      assert.ok(t.bytesRead <= 4096 + 1024, `read ${t.bytesRead} bytes`);
+    }
+  }
+  assert.equal(expected, count);
+  await srv.close();
+});
+
 Deno.test("concurrent sends from several tasks arrive intact and in per-task order", async () => {
   const srv = denoServer(echo);
   const ws = await connect(srv.url);

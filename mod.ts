@@ -1,6 +1,31 @@
 /**
  * `@x/nexus-ws`: the fastest WebSocket and HTTP/1.1 client on Deno.
  *
+ * `connect()` opens a WebSocket whose `recv()` hands out views of one
+ * preallocated receive buffer (no copy, no allocation per message);
+ * `HttpConnection` and `ClientPool` send REST requests on the same
+ * machinery. The sans-IO codec is `@x/nexus-ws/codec`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@x/nexus-ws";
+ *
+ * // a local echo server, so the example runs anywhere
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(req);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ *
+ * const ws = await connect(`ws://127.0.0.1:${server.addr.port}/`);
+ * await ws.sendText(JSON.stringify({ op: "subscribe", channel: "ticker" }));
+ * const msg = await ws.recv(); // borrowed: valid until the next recv()
+ * const echoed = msg?.json() as { op: string };
+ * console.assert(echoed.op === "subscribe");
+ * await ws.close();
+ * await server.shutdown();
+ * ```
+ *
  * @module
  */
 export * from "./src/errors.ts";

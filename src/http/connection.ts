@@ -58,7 +58,8 @@ export interface HttpConnectionOptions
    * Retry an idempotent request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE)
    * once on a fresh socket when a reused socket turns out to have been
    * closed by the server before any byte of the response arrived (the
-   * keep-alive race). Default `true`.
+   * keep-alive race), or answers it with a `408` (sent by some servers on
+   * an idle socket before closing it). Default `true`.
    */
   retryStale?: boolean;
   /**
@@ -107,6 +108,9 @@ const IDEMPOTENT = new Set([
   "PUT",
   "DELETE",
 ]);
+
+/** The longest delay setTimeout honours (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Thrown inside the exchange when a reused socket was closed before the response. */
 class Stale extends Error {
@@ -381,6 +385,13 @@ export class HttpConnection extends HttpMethods {
             got = true;
             rb.commit(n);
           }
+          if (msg.status === 408 && reused && mayRetry && attempt === 0) {
+            // Some servers send 408 on an idle keep-alive socket before
+            // closing it; with no read pending it is seen only now. The
+            // request was not processed: resend it as on a stale socket.
+            this.#drop();
+            continue;
+          }
           this.#requests++;
           if (close || !msg.keepAlive) this.#drop();
           else this.#reused = true;
@@ -472,9 +483,11 @@ export class HttpConnection extends HttpMethods {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
+    // setTimeout fires at once past 2^31 - 1 ms: wake at most that late,
+    // #onTimer re-arms for the rest.
     const timer = setTimeout(
       this.#onTimer,
-      Math.max(0, at - performance.now()),
+      Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())),
     );
     Deno.unrefTimer(timer);
     this.#timer = timer;

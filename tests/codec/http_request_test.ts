@@ -184,3 +184,25 @@ Deno.test("both body and json, or a body of another type, are refused", () => {
   );
   assert.throws(() => w.encode({ json: () => 1 }), /JSON-serializable/);
 });
+
+Deno.test("a Host given with the request replaces a default Host, and two Host fields are refused", () => {
+  const w = new RequestWriter({ host: "h", headers: { Host: "default.test" } });
+  assert.equal(text(w, {}), "GET / HTTP/1.1\r\nHost: default.test\r\n\r\n");
+  assert.equal(
+    text(w, { headers: { "X-A": "1", host: "virtual.test" } }),
+    "GET / HTTP/1.1\r\nX-A: 1\r\nhost: virtual.test\r\n\r\n",
+  );
+  assert.throws(
+    () => w.encode({ headers: [["Host", "a.test"], ["host", "b.test"]] }),
+    /Expected one "Host" header/,
+  );
+  assert.throws(
+    () =>
+      new RequestWriter({
+        host: "h",
+        headers: [["host", "a.test"], ["HOST", "b.test"]],
+      }),
+    /Expected one "Host" header/,
+  );
+  assert.equal(text(w, {}), "GET / HTTP/1.1\r\nHost: default.test\r\n\r\n");
+});

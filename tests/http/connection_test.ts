@@ -559,3 +559,81 @@ Deno.test("a custom dial runs requests over any Transport, byte for byte", async
   ]);
   assert.equal(dials, 1);
 });
+
+Deno.test("a 408 a server sends on an idle reused socket makes a GET retry on a fresh socket, not a POST", async () => {
+  // Some servers answer an idle keep-alive socket with 408 before closing
+  // it, long after the previous response: no read is pending then, so the
+  // 408 is only seen as the "response" to the next request.
+  const server = startRawServer(async (c) => {
+    if (!await c.readRequest()) return;
+    await c.write(`HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n${c.index}`);
+    await delay(10);
+    await c.write(
+      "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    );
+    await c.readRequest();
+  });
+  try {
+    using conn = new HttpConnection(server.origin, { idleTimeout: 0 });
+    assert.equal((await conn.get("/a")).text(), "0");
+    await delay(100);
+    const res = await conn.get("/b");
+    assert.equal(res.status, 200);
+    assert.equal(res.text(), "1", "answered by the second socket");
+    assert.equal(conn.dials, 2);
+    await delay(100);
+    const post = await conn.post("/order", { json: { qty: 1 } });
+    assert.equal(post.status, 408, "a POST is never resent");
+    assert.equal(conn.dials, 2, "no fresh socket for the POST");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a timeout or idleTimeout beyond setTimeout's range does not make the watchdog fire every millisecond", async () => {
+  const realSetTimeout = globalThis.setTimeout;
+  const delays: number[] = [];
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    delays.push(ms ?? 0);
+    return realSetTimeout(fn, ms);
+  }) as typeof setTimeout;
+  const response = new TextEncoder().encode(
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+  );
+  const transport = {
+    write: (p: Uint8Array) => Promise.resolve(p.length),
+    read: (p: Uint8Array) =>
+      new Promise<number>((resolve) =>
+        realSetTimeout(() => {
+          p.set(response);
+          resolve(response.length);
+        }, 30)
+      ),
+    close() {},
+  };
+  try {
+    // In flight for 30 ms with a deadline 30 years away, no idle timer.
+    using busy = new HttpConnection("http://x.test", {
+      timeout: 1e12,
+      idleTimeout: 0,
+      dial: () => transport,
+    });
+    assert.equal((await busy.get("/")).text(), "ok");
+    // Idle for 30 ms with an idle timer 30 years away.
+    using idle = new HttpConnection("http://x.test", {
+      timeout: 0,
+      idleTimeout: 1e12,
+      dial: () => transport,
+    });
+    assert.equal((await idle.get("/")).text(), "ok");
+    await new Promise((r) => realSetTimeout(r, 30));
+    assert.equal(idle.connected, true);
+    assert.ok(
+      delays.every((ms) => ms <= 2 ** 31 - 1),
+      `setTimeout delays past its 32-bit range fire at once: ${delays}`,
+    );
+    assert.ok(delays.length <= 4, `setTimeout called ${delays.length} times`);
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+});

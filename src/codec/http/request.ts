@@ -161,6 +161,12 @@ function classify(name: string): number {
   return 0;
 }
 
+function twoHosts(): TypeError {
+  return new TypeError(
+    'Expected one "Host" header (a request\'s Host replaces the default one), got two',
+  );
+}
+
 function entries(h: HttpHeadersInit): Iterable<readonly [string, string]> {
   if (Symbol.iterator in h) {
     return h as Iterable<readonly [string, string]>;
@@ -180,7 +186,8 @@ function entries(h: HttpHeadersInit): Iterable<readonly [string, string]> {
  * not a token, a path that is not visible ASCII starting with `/` (or `*`),
  * a header name that is not a token, a header value holding CR, LF, NUL or
  * other control bytes, `Content-Length` / `Transfer-Encoding` /
- * `Connection` headers (the writer owns them), both `body` and `json`.
+ * `Connection` headers (the writer owns them), two `Host` headers in one
+ * list (a request's `Host` replaces a default one), both `body` and `json`.
  *
  * @example
  * ```ts
@@ -197,7 +204,7 @@ export class RequestWriter {
   #pos = 0;
   #hostLine: Uint8Array;
   #defaults: [string, string][] = [];
-  #defaultsHaveHost = false;
+  #defaultHost = -1; // index of a Host field in #defaults
   #defaultsHaveType = false;
   #inline: number;
   #tail: Uint8Array | null = null;
@@ -234,7 +241,10 @@ export class RequestWriter {
             `Expected no "${name}" header: the request writer sets it`,
           );
         }
-        if (kind === 1) this.#defaultsHaveHost = true;
+        if (kind === 1) {
+          if (this.#defaultHost >= 0) throw twoHosts();
+          this.#defaultHost = this.#defaults.length;
+        }
         if (kind === 2) this.#defaultsHaveType = true;
         this.#defaults.push([name, value]);
       }
@@ -369,7 +379,7 @@ export class RequestWriter {
     }
 
     // Validate the request's header fields.
-    let hasHost = this.#defaultsHaveHost, hasType = this.#defaultsHaveType;
+    let ownHost = false, hasType = this.#defaultsHaveType;
     let fields: [string, string][] | null = null;
     if (req.headers !== undefined) {
       fields = [];
@@ -384,7 +394,10 @@ export class RequestWriter {
             }`,
           );
         }
-        if (kind === 1) hasHost = true;
+        if (kind === 1) {
+          if (ownHost) throw twoHosts();
+          ownHost = true;
+        }
         if (kind === 2) hasType = true;
         fields.push([name, value]);
       }
@@ -397,14 +410,16 @@ export class RequestWriter {
     this.#buf[this.#pos++] = 32;
     this.#put(path);
     this.#put(" HTTP/1.1\r\n");
-    if (!hasHost) {
+    // The request's Host replaces the default one, which replaces the origin's.
+    const skip = ownHost ? this.#defaultHost : -1;
+    if (!ownHost && this.#defaultHost < 0) {
       this.#ensure(this.#hostLine.length);
       this.#buf.set(this.#hostLine, this.#pos);
       this.#pos += this.#hostLine.length;
     }
     const defaults = this.#defaults;
     for (let i = 0; i < defaults.length; i++) {
-      this.#field(defaults[i][0], defaults[i][1]);
+      if (i !== skip) this.#field(defaults[i][0], defaults[i][1]);
     }
     if (fields !== null) {
       for (let i = 0; i < fields.length; i++) {

@@ -353,6 +353,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #reading = false;
   #closeSent = false;
   #closedByCaller = false;
+  #closeReceived = false; // the server's close frame arrived: its code stands
+  #closeDraining = false; // close() itself is reading until the server's close
   #closeCode = 1006;
   #closeReason = "";
   #clean = false;
@@ -437,7 +439,11 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   recv(): Promise<Message | null> {
     // Fast path: a message already in the buffer resolves with a promise
     // made once per connection (the Message object is reused too).
-    if (this.tryRecv() !== undefined) return this.#ready;
+    try {
+      if (this.tryRecv() !== undefined) return this.#ready;
+    } catch (err) { // thrown by an onPing / onPong callback
+      return Promise.reject(err);
+    }
     const stashed = this.#stash;
     if (stashed !== NOT_PARSED && !this.#reading) {
       this.#stash = NOT_PARSED;
@@ -496,11 +502,18 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     parseError?: unknown,
   ): Promise<Message | null> {
     if (this.#reading) {
+      if (this.#closeDraining) {
+        // close() is reading (discarding) until the server's close: this
+        // recv() gets the outcome, as it would have once close() resolved
+        await this.#closed.promise;
+        if (this.#error !== null) throw this.#error;
+        return null;
+      }
       throw new TypeError(
         "Expected one recv() at a time, got a second call while one is pending",
       );
     }
-    if (this.#state === CLOSED && first === NOT_PARSED) {
+    if (this.#state === CLOSED) { // a stashed event is moot once closed (terminate())
       if (this.#error !== null) throw this.#error;
       return null;
     }
@@ -534,9 +547,19 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         } else { // Close
           this.#closeCode = reader.closeCode;
           this.#closeReason = reader.closeReason;
+          this.#closeReceived = true;
           if (!this.#closeSent) {
             this.#closeSent = true;
             this.#state = CLOSING;
+            this.#armCloseTimer(); // the echo may wait on a peer that does not read
+            // nothing may follow the close frame on the wire
+            this.#rejectQueued(
+              new ConnectionClosedError(
+                this.#closeCode,
+                this.#closeReason,
+                false,
+              ),
+            );
             this.#writer.close(
               this.#out,
               reader.closeCode === 1005 ? undefined : reader.closeCode,
@@ -562,7 +585,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       // Under write pressure only the latest pings get a pong (RFC 6455 §5.5.3).
       if (
         this.#cfg.autoPong && !this.#closeSent &&
-        this.bufferedAmount < this.#cfg.maxBufferedAmount
+        this.bufferedAmount <= this.#cfg.maxBufferedAmount
       ) {
         this.#writer.pong(this.#out, reader.payload());
         this.#flush();
@@ -673,7 +696,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return this.#enqueue(() => this.#writer.text(this.#out, text));
   }
 
-  /** Sends a binary message (copied before this returns, unless it has to wait its turn). Resolves once written. */
+  /**
+   * Sends a binary message. Resolves once written. The bytes are copied
+   * before this returns, except when the send has to wait its turn (over
+   * `maxBufferedAmount`): then a caller's own array is read when the turn
+   * comes (do not change it before the promise settles), while a view
+   * borrowed from this connection (`msg.data`) is copied at once.
+   */
   sendBinary(data: Uint8Array): Promise<void> {
     this.#checkOpen();
     if (!(data instanceof Uint8Array)) {
@@ -683,7 +712,15 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       this.#writer.binary(this.#out, data);
       return this.#flush();
     }
-    return this.#enqueue(() => this.#writer.binary(this.#out, data));
+    // A send that waits its turn reads its payload later; a view borrowed
+    // from this connection's buffers (an echoed msg.data) would be gone by
+    // then, so that one is copied now.
+    const rbuf = data.buffer;
+    const payload = rbuf === this.#rb.bytes.buffer ||
+        rbuf === this.#reader.payloadBytes.buffer
+      ? data.slice()
+      : data;
+    return this.#enqueue(() => this.#writer.binary(this.#out, payload));
   }
 
   /** Sends a ping (payload ≤ 125 bytes, else `RangeError`). Pongs are reported to `onPong`. */
@@ -698,8 +735,10 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * code 1000), then reads until the server's close frame and the end of the
    * TCP stream, all bounded by `closeTimeout`, and closes the socket.
    * Messages that arrive meanwhile are discarded unless a `recv()` is
-   * pending. Resolves when closed (check `closeCode`); never rejects for a
-   * peer that misbehaves while closing. Bad code or reason: `RangeError`.
+   * pending; a `recv()` called while `close()` reads settles once closed
+   * (`null`, or the error that ended the connection). Resolves when closed
+   * (check `closeCode`); never rejects for a peer that misbehaves while
+   * closing. Bad code or reason: `RangeError`.
    */
   async close(code = 1000, reason = ""): Promise<void> {
     if (this.#state === CLOSED) return;
@@ -718,9 +757,14 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       await this.#closed.promise;
       return;
     }
+    this.#closeDraining = true;
     try {
       while ((await this.recv()) !== null) { /* discard */ }
-    } catch { /* the outcome is in closeCode */ }
+    } catch {
+      /* the outcome is in closeCode */
+    } finally {
+      this.#closeDraining = false;
+    }
   }
 
   /** Closes the socket at once, without a closing handshake. */
@@ -763,24 +807,26 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return e;
   }
 
-  /** Whether a send may encode now (no one waiting, under the mark). */
+  /** Whether a send may encode now (no one waiting, not over the mark). */
   #admit(): boolean {
     return this.#queue.length === 0 &&
-      this.#out.length + this.#inFlight < this.#cfg.maxBufferedAmount;
+      this.#out.length + this.#inFlight <= this.#cfg.maxBufferedAmount;
   }
 
   #enqueue(encode: () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    const p = new Promise<void>((resolve, reject) => {
       this.#queue.push({ encode, resolve, reject });
     });
+    p.catch(() => {}); // a send nobody awaits must not become an unhandled rejection
+    return p;
   }
 
-  /** Lets queued sends encode, in order, while under the mark. */
+  /** Lets queued sends encode, in order, while not over the mark. */
   #pump(): void {
     const q = this.#queue;
     while (
       q.length > 0 &&
-      this.#out.length + this.#inFlight < this.#cfg.maxBufferedAmount
+      this.#out.length + this.#inFlight <= this.#cfg.maxBufferedAmount
     ) {
       const job = q.shift()!;
       try {
@@ -860,7 +906,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     }
     if (
       now - this.#lastRx >= hb.interval &&
-      this.bufferedAmount < this.#cfg.maxBufferedAmount
+      this.bufferedAmount <= this.#cfg.maxBufferedAmount
     ) {
       this.#writer.ping(this.#out);
       this.#flush();
@@ -885,7 +931,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   }
 
   #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined) return;
+    if (this.#closeTimer !== undefined || this.#state === CLOSED) return;
     this.#closeTimer = setTimeout(() => {
       this.#closeTimer = undefined;
       this.#finish(false);
@@ -917,11 +963,11 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     }
     this.#state = CLOSED;
     this.#clean = clean;
-    if (!clean && this.#error === null && !this.#closedByCaller) {
-      this.#error = this.#abnormal();
-    }
-    if (!clean && this.#closedByCaller && this.#error === null) {
-      this.#closeCode = 1006;
+    // Without the server's close frame the close code is 1006 (RFC 6455
+    // §7.1.5); with it, only the TCP teardown timed out: its code stands.
+    if (!clean && this.#error === null && !this.#closeReceived) {
+      if (this.#closedByCaller) this.#closeCode = 1006;
+      else this.#error = this.#abnormal();
     }
     this.#rejectQueued(
       this.#error ??

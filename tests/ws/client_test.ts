@@ -441,3 +441,107 @@ Deno.test("a protocol error met by tryRecv rejects the next recv with its close 
   assert.ok(ws.closed);
   await srv.close();
 });
+
+/** Resolves `"settled"` when `p` settles, `"pending"` after `ms`. */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.then(() => "settled", () => "settled"),
+    new Promise<string>((r) => timer = setTimeout(() => r("pending"), ms)),
+  ]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a send waiting its turn that nobody awaits does not crash the process when the connection ends", async () => {
+  const hold = Promise.withResolvers<void>();
+  const srv = rawServer(() => hold.promise); // never reads: writes back up
+  const ws = await connect(srv.url, { maxBufferedAmount: 1024 });
+  ws.sendBinary(new Uint8Array(32 << 20)).catch(() => {});
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(ws.bufferedAmount > 1024, "the big write was not stuck");
+  void ws.sendText("fire and forget"); // waits its turn; its rejection is nobody's
+  const kept = ws.sendText("kept");
+  ws.terminate();
+  await assert.rejects(kept, ConnectionClosedError);
+  await new Promise((r) => setTimeout(r, 20)); // an unhandled rejection would fail the test here
+  hold.resolve();
+  await srv.close();
+});
+
+Deno.test("maxBufferedAmount 0 sends one write at a time instead of never", async () => {
+  const srv = denoServer(echo);
+  const ws = await connect(srv.url, { maxBufferedAmount: 0 });
+  const sends = Promise.all(["a", "b", "c"].map((s) => ws.sendText(s)));
+  assert.equal(await settlesWithin(sends, 2000), "settled");
+  await sends;
+  const got = [];
+  for (let i = 0; i < 3; i++) got.push((await ws.recv())?.text());
+  assert.deepEqual(got, ["a", "b", "c"]);
+  await ws.close();
+  await srv.close();
+});
+
+Deno.test("recv() after terminate() rejects even when tryRecv() had already met the server's close frame", async () => {
+  const srv = rawServer(async (conn) => {
+    await conn.write(
+      new Uint8Array([
+        ...serverFrame(1, enc.encode("a")),
+        ...serverFrame(8, new Uint8Array([0x03, 0xe8])),
+      ]),
+    );
+    await drain(conn);
+  });
+  const ws = await connect(srv.url);
+  assert.equal((await ws.recv())?.text(), "a");
+  assert.equal(ws.tryRecv(), undefined); // the close frame is kept for recv()
+  ws.terminate();
+  await assert.rejects(
+    ws.recv(),
+    (e) => e instanceof ConnectionClosedError && e.code === 1006,
+  );
+  assert.equal(ws.closeCode, 1006);
+  await srv.close();
+});
+
+Deno.test("a reader task calling recv() while close() waits for the server's answer gets null, not a TypeError", async () => {
+  const srv = rawServer(async (conn) => {
+    for (let i = 0; i < 3; i++) {
+      await conn.write(serverFrame(1, enc.encode(`m${i}`)));
+    }
+    await conn.read(new Uint8Array(256)); // the client's close frame
+    await new Promise((r) => setTimeout(r, 200));
+    await conn.write(serverFrame(8, new Uint8Array([0x03, 0xe8])));
+    conn.close();
+  });
+  const { reader, writer } = (await connect(srv.url)).split();
+  assert.equal((await reader.recv())?.text(), "m0");
+  // the reader task is busy with m0 when the writer task closes
+  const closing = writer.close();
+  await new Promise((r) => setTimeout(r, 50)); // close() is now reading itself
+  assert.equal(await reader.recv(), null);
+  await closing;
+  await srv.close();
+});
+
+Deno.test("an onPing callback that throws rejects recv() instead of throwing from the call", async () => {
+  const srv = rawServer(async (conn) => {
+    const frames = [
+      serverFrame(1, enc.encode("x")),
+      serverFrame(9, enc.encode("p")),
+      serverFrame(1, enc.encode("y")),
+    ];
+    await conn.write(new Uint8Array(frames.flatMap((f) => [...f])));
+    await drain(conn);
+  });
+  const ws = await connect(srv.url, {
+    onPing: () => {
+      throw new Error("boom");
+    },
+  });
+  assert.equal((await ws.recv())?.text(), "x");
+  let p: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => p = ws.recv()); // the ping is already buffered
+  await assert.rejects(p!, /boom/);
+  assert.equal((await ws.recv())?.text(), "y"); // the connection goes on
+  ws.terminate();
+  await srv.close();
+});

@@ -265,3 +265,179 @@ Deno.test("invalid UTF-8 fails fast inside a frame that has not fully arrived", 
   assert.ok(closeFrame !== null);
   await srv.close();
 });
+
+Deno.test("a server that sends its close frame but reads nothing gets recv() settled within closeTimeout", async () => {
+  const hold = Promise.withResolvers<void>();
+  const srv = rawServer(async (c) => {
+    await sleep(100); // long enough for the client's writes to back up
+    await c.write(serverFrame(8, new Uint8Array([0x03, 0xe8])));
+    await hold.promise; // never reads, keeps TCP open
+  });
+  const ws = await connect(srv.url, { closeTimeout: 300 });
+  ws.sendBinary(new Uint8Array(32 << 20)).catch(() => {});
+  let result: unknown = "pending";
+  const recv = ws.recv().then((m) => result = m, (e) => result = e);
+  await sleep(1500);
+  assert.equal(result, null);
+  assert.ok(ws.closed);
+  assert.equal(ws.closeCode, 1000);
+  await recv;
+  hold.resolve();
+  await srv.close();
+});
+
+Deno.test("a server's close code stands when it answers a close but keeps TCP open past closeTimeout", async () => {
+  // the client closes first
+  const a = rawServer(async (c) => {
+    await c.read(new Uint8Array(256));
+    await c.write(
+      serverFrame(8, new Uint8Array([0x03, 0xe8, ...enc.encode("bye")])),
+    );
+    await drain(c);
+  });
+  const wsA = await connect(a.url, { closeTimeout: 200 });
+  const took = await timed(() => wsA.close());
+  assert.ok(took >= 150 && took < 1500, `took ${took} ms`);
+  assert.ok(wsA.closed);
+  assert.equal(wsA.closeCode, 1000);
+  assert.equal(wsA.closeReason, "bye");
+  await a.close();
+  // the server closes first: every recv() after says so the same way
+  const b = rawServer(async (c) => {
+    await c.write(
+      serverFrame(8, new Uint8Array([0x0f, 0xa0, ...enc.encode("later")])),
+    );
+    await drain(c);
+  });
+  const wsB = await connect(b.url, { closeTimeout: 200 });
+  assert.equal(await wsB.recv(), null);
+  assert.equal(await wsB.recv(), null);
+  assert.equal(wsB.closeCode, 4000);
+  assert.equal(wsB.closeReason, "later");
+  await b.close();
+});
+
+Deno.test("terminate() while a protocol error's close frame waits on a stuck write leaves no close timer behind", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-net",
+      new URL("./_stuck_fail_probe.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(out.success);
+  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(r.failing, true, "the failure was not waiting on the write");
+  assert.equal(r.code, 1002);
+  // a close timer armed after terminate() would keep the process for 3 s
+  assert.ok(r.lingered < 1500, `the process lived ${r.lingered} ms more`);
+});
+
+/** Opcodes of the masked client frames in `b`, in order. */
+function clientOpcodes(b: Uint8Array): number[] {
+  const ops: number[] = [];
+  for (let i = 0; i + 2 <= b.length;) {
+    let len = b[i + 1] & 0x7f, hl = 2;
+    if (len === 126) [len, hl] = [(b[i + 2] << 8) | b[i + 3], 4];
+    else if (len === 127) {
+      [len, hl] = [Number(new DataView(b.buffer).getBigUint64(i + 2)), 10];
+    }
+    ops.push(b[i] & 0x0f);
+    i += hl + 4 + len;
+  }
+  return ops;
+}
+
+Deno.test("sends waiting their turn when the server closes are refused, never written after the close frame", async () => {
+  const wire = Promise.withResolvers<Uint8Array>(); // all the client wrote
+  const srv = rawServer(async (c) => {
+    await sleep(100); // the client's writes have backed up by now
+    await c.write(serverFrame(8, new Uint8Array([0x03, 0xe8])));
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(1 << 16);
+    for (let n; (n = await c.read(buf)) !== null;) chunks.push(buf.slice(0, n));
+    const all = new Uint8Array(chunks.reduce((s, x) => s + x.length, 0));
+    let off = 0;
+    for (const x of chunks) all.set(x, (off += x.length) - x.length);
+    wire.resolve(all);
+  });
+  const ws = await connect(srv.url, {
+    maxBufferedAmount: 64 * 1024,
+    closeTimeout: 500,
+  });
+  const big = ws.sendBinary(new Uint8Array(16 << 20));
+  await sleep(50);
+  assert.ok(ws.bufferedAmount > 64 * 1024, "the big write was not stuck");
+  const late = ["a", "b", "c"].map((s) => ws.sendText(s));
+  assert.equal(await ws.recv(), null);
+  assert.equal(ws.closeCode, 1000);
+  await big;
+  for (const p of late) await assert.rejects(p, ConnectionClosedError);
+  assert.deepEqual(clientOpcodes(await wire.promise), [2, 8]);
+  await srv.close();
+});
+
+Deno.test("an echoed borrowed payload that must wait its turn is sent as it was, not as the next message", async () => {
+  const big = 48 * 1024 * 1024; // more than the loopback socket buffers hold
+  let echoed: Uint8Array | null = null;
+  const srv = rawServer(async (c) => {
+    await c.write(serverFrame(2, new Uint8Array(100).fill(0x61))); // "a" × 100
+    await sleep(200); // meanwhile the client's big write is stuck
+    // "b" × 1000: wherever "a" sat in the buffer, "b" is read over it
+    await c.write(serverFrame(2, new Uint8Array(1000).fill(0x62)));
+    await sleep(200);
+    // now read what the client sent: the big frame, then the echo
+    const buf = new Uint8Array(big + 1024);
+    let have = 0;
+    const frameLen = (at: number) => {
+      const l7 = buf[at + 1] & 0x7f;
+      const hl = l7 < 126 ? 2 : l7 === 126 ? 4 : 10;
+      const len = l7 < 126
+        ? l7
+        : l7 === 126
+        ? (buf[at + 2] << 8) | buf[at + 3]
+        : Number(new DataView(buf.buffer).getBigUint64(at + 2));
+      return { hl: hl + 4, len };
+    };
+    for (;;) {
+      const n = await c.read(buf.subarray(have));
+      if (n === null) break;
+      have += n;
+      const first = frameLen(0);
+      const second = first.hl + first.len;
+      if (have >= second + 2) {
+        const f = frameLen(second);
+        if (have >= second + f.hl + f.len) {
+          const key = buf.subarray(second + f.hl - 4, second + f.hl);
+          echoed = buf.slice(second + f.hl, second + f.hl + f.len)
+            .map((b, i) => b ^ key[i & 3]);
+          break;
+        }
+      }
+    }
+  });
+  const ws = await connect(srv.url, { maxBufferedAmount: 1024 });
+  const a = await ws.recv();
+  assert.equal(a?.data[0], 0x61);
+  const stuck = ws.sendBinary(new Uint8Array(big)); // fills the socket buffers
+  const echo = ws.sendBinary(a!.data); // over the mark: waits its turn
+  assert.ok(ws.bufferedAmount > 1024, "the echo did not have to wait");
+  let stuckDone = false;
+  stuck.then(() => stuckDone = true);
+  const b = await ws.recv(); // reads "b" over the bytes "a" was in
+  assert.equal(b?.data[0], 0x62);
+  assert.ok(
+    !stuckDone,
+    "the big write was not stuck, so the echo never waited",
+  );
+  await stuck;
+  await echo;
+  await sleep(100);
+  assert.ok(echoed !== null, "the server did not get the echo");
+  assert.deepEqual([...new Set(echoed as Uint8Array)], [0x61]);
+  ws.terminate();
+  await srv.close();
+});

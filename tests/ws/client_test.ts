@@ -8,6 +8,11 @@ import {
   type Transport,
 } from "../../mod.ts";
 import { drain, rawServer, serverFrame } from "../support/raw_server.ts";
+import { noTimersLeft } from "../support/timers.ts";
+
+/** Each test must also leave no timer behind (heartbeat, close timers). */
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test(name, noTimersLeft(fn));
 
 const enc = new TextEncoder();
 
@@ -36,7 +41,7 @@ const echo = (s: WebSocket) => {
   s.onmessage = (e) => s.send(e.data);
 };
 
-Deno.test("for await yields owned copies that stay valid after later messages", async () => {
+test("for await yields owned copies that stay valid after later messages", async () => {
   const srv = denoServer((s) => {
     s.onopen = () => {
       for (let i = 0; i < 5; i++) s.send(`message ${i}`);
@@ -70,7 +75,7 @@ function counting(conn: Deno.Conn): Transport & { bytesRead: number } {
   };
 }
 
-Deno.test("readable stops reading the socket while its queue is full", async () => {
+test("readable stops reading the socket while its queue is full", async () => {
   const count = 2000, size = 1024;
   const srv = rawServer(async (conn) => {
     const frames: Uint8Array[] = [];
@@ -113,7 +118,7 @@ Deno.test("readable stops reading the socket while its queue is full", async () 
   await srv.close();
 });
 
-Deno.test("owned iteration reads the socket only as fast as the loop consumes", async () => {
+test("owned iteration reads the socket only as fast as the loop consumes", async () => {
   const count = 2000, size = 1024;
   const srv = rawServer(async (conn) => {
     const burst = new Uint8Array((size + 4) * count);
@@ -144,7 +149,7 @@ Deno.test("owned iteration reads the socket only as fast as the loop consumes", 
   await srv.close();
 });
 
-Deno.test("concurrent sends from several tasks arrive intact and in per-task order", async () => {
+test("concurrent sends from several tasks arrive intact and in per-task order", async () => {
   const srv = denoServer(echo);
   const ws = await connect(srv.url);
   const tasks = 4, per = 250;
@@ -177,7 +182,7 @@ Deno.test("concurrent sends from several tasks arrive intact and in per-task ord
   await srv.close();
 });
 
-Deno.test("sends wait their turn once bufferedAmount passes maxBufferedAmount", async () => {
+test("sends wait their turn once bufferedAmount passes maxBufferedAmount", async () => {
   // the server completes the handshake, then never reads: writes back up
   const hold = Promise.withResolvers<void>();
   const srv = rawServer(() => hold.promise);
@@ -216,7 +221,7 @@ Deno.test("sends wait their turn once bufferedAmount passes maxBufferedAmount", 
   await srv.close();
 });
 
-Deno.test("heartbeat fails a connection whose server stops answering, within its deadline", async () => {
+test("heartbeat fails a connection whose server stops answering, within its deadline", async () => {
   const srv = rawServer(drain); // reads everything, answers nothing, keeps TCP open
   const ws = await connect(srv.url, {
     heartbeat: { interval: 100, timeout: 400 },
@@ -229,7 +234,7 @@ Deno.test("heartbeat fails a connection whose server stops answering, within its
   await srv.close();
 });
 
-Deno.test("heartbeat keeps a connection whose server answers pings", async () => {
+test("heartbeat keeps a connection whose server answers pings", async () => {
   const srv = denoServer((s) => {
     s.onopen = () => setTimeout(() => s.send("late"), 700);
   });
@@ -242,7 +247,7 @@ Deno.test("heartbeat keeps a connection whose server answers pings", async () =>
   await srv.close();
 });
 
-Deno.test("pings are answered and observable through onPing", async () => {
+test("pings are answered and observable through onPing", async () => {
   const pings: string[] = [];
   let pong = "";
   const srv = rawServer(async (conn) => {
@@ -269,7 +274,7 @@ Deno.test("pings are answered and observable through onPing", async () => {
   await srv.close();
 });
 
-Deno.test("connect runs over a caller-supplied transport (a Unix socket)", async () => {
+test("connect runs over a caller-supplied transport (a Unix socket)", async () => {
   const path = await Deno.makeTempFile({ suffix: ".sock" });
   await Deno.remove(path);
   const ac = new AbortController();
@@ -291,7 +296,7 @@ Deno.test("connect runs over a caller-supplied transport (a Unix socket)", async
   await Deno.remove(path).catch(() => {});
 });
 
-Deno.test("split halves let one task send while another waits in recv", async () => {
+test("split halves let one task send while another waits in recv", async () => {
   const srv = denoServer(echo);
   const { reader, writer } = (await connect(srv.url)).split();
   const got: string[] = [];
@@ -311,7 +316,7 @@ Deno.test("split halves let one task send while another waits in recv", async ()
   await srv.close();
 });
 
-Deno.test("writable sends strings as text and bytes as binary", async () => {
+test("writable sends strings as text and bytes as binary", async () => {
   const seen: string[] = [];
   const srv = denoServer((s) => {
     s.binaryType = "arraybuffer";
@@ -332,7 +337,7 @@ Deno.test("writable sends strings as text and bytes as binary", async () => {
   await srv.close();
 });
 
-Deno.test("sending after the caller closed is a TypeError; after the server closed, a ConnectionClosedError", async () => {
+test("sending after the caller closed is a TypeError; after the server closed, a ConnectionClosedError", async () => {
   const srv = denoServer((s) => {
     s.onmessage = (e) => {
       if (e.data === "bye") s.close(4000, "server says bye");
@@ -350,7 +355,7 @@ Deno.test("sending after the caller closed is a TypeError; after the server clos
   await srv.close();
 });
 
-Deno.test("bad options are refused at the call, before anything is dialed", async () => {
+test("bad options are refused at the call, before anything is dialed", async () => {
   await assert.rejects(
     connect("ws://127.0.0.1:1/", { bufferCapacity: 10 }),
     RangeError,
@@ -379,7 +384,7 @@ Deno.test("bad options are refused at the call, before anything is dialed", asyn
   await assert.rejects(connect("ws://127.0.0.1:1/#frag"), TypeError);
 });
 
-Deno.test("tryRecv hands out buffered messages synchronously and leaves reads, close and errors to recv", async () => {
+test("tryRecv hands out buffered messages synchronously and leaves reads, close and errors to recv", async () => {
   const srv = rawServer(async (conn) => {
     const burst = [0, 1, 2, 3, 4].map((i) =>
       serverFrame(1, enc.encode(`m${i}`))
@@ -422,7 +427,7 @@ Deno.test("tryRecv hands out buffered messages synchronously and leaves reads, c
   await srv.close();
 });
 
-Deno.test("a protocol error met by tryRecv rejects the next recv with its close code", async () => {
+test("a protocol error met by tryRecv rejects the next recv with its close code", async () => {
   const srv = rawServer(async (conn) => {
     const ok = serverFrame(1, enc.encode("ok"));
     const bad = serverFrame(1, enc.encode("x"));
@@ -451,7 +456,7 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<string> {
   ]).finally(() => clearTimeout(timer));
 }
 
-Deno.test("a send waiting its turn that nobody awaits does not crash the process when the connection ends", async () => {
+test("a send waiting its turn that nobody awaits does not crash the process when the connection ends", async () => {
   const hold = Promise.withResolvers<void>();
   const srv = rawServer(() => hold.promise); // never reads: writes back up
   const ws = await connect(srv.url, { maxBufferedAmount: 1024 });
@@ -467,7 +472,7 @@ Deno.test("a send waiting its turn that nobody awaits does not crash the process
   await srv.close();
 });
 
-Deno.test("maxBufferedAmount 0 sends one write at a time instead of never", async () => {
+test("maxBufferedAmount 0 sends one write at a time instead of never", async () => {
   const srv = denoServer(echo);
   const ws = await connect(srv.url, { maxBufferedAmount: 0 });
   const sends = Promise.all(["a", "b", "c"].map((s) => ws.sendText(s)));
@@ -480,7 +485,7 @@ Deno.test("maxBufferedAmount 0 sends one write at a time instead of never", asyn
   await srv.close();
 });
 
-Deno.test("recv() after terminate() rejects even when tryRecv() had already met the server's close frame", async () => {
+test("recv() after terminate() rejects even when tryRecv() had already met the server's close frame", async () => {
   const srv = rawServer(async (conn) => {
     await conn.write(
       new Uint8Array([
@@ -502,7 +507,7 @@ Deno.test("recv() after terminate() rejects even when tryRecv() had already met 
   await srv.close();
 });
 
-Deno.test("a reader task calling recv() while close() waits for the server's answer gets null, not a TypeError", async () => {
+test("a reader task calling recv() while close() waits for the server's answer gets null, not a TypeError", async () => {
   const srv = rawServer(async (conn) => {
     for (let i = 0; i < 3; i++) {
       await conn.write(serverFrame(1, enc.encode(`m${i}`)));
@@ -522,7 +527,7 @@ Deno.test("a reader task calling recv() while close() waits for the server's ans
   await srv.close();
 });
 
-Deno.test("an onPing callback that throws rejects recv() instead of throwing from the call", async () => {
+test("an onPing callback that throws rejects recv() instead of throwing from the call", async () => {
   const srv = rawServer(async (conn) => {
     const frames = [
       serverFrame(1, enc.encode("x")),

@@ -1,7 +1,7 @@
 /**
  * Hostile servers: each test is bounded in time and must end with a typed
  * error (or the clean close the RFC asks for), with bounded memory and
- * nothing left open (Deno's sanitizers are on).
+ * nothing left open: Deno's sanitizers catch sockets, `noTimersLeft` timers.
  */
 import assert from "node:assert/strict";
 import {
@@ -17,6 +17,11 @@ import {
   readUpgrade,
   serverFrame,
 } from "../support/raw_server.ts";
+import { noTimersLeft } from "../support/timers.ts";
+
+/** Every hostile-server test must also leave no timer behind. */
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test(name, noTimersLeft(fn));
 
 const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +37,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const tcpServer = (onConn: (c: Deno.Conn) => Promise<void>) =>
   rawServer(onConn, { handshake: false });
 
-Deno.test("a server trickling the handshake one byte at a time hits handshakeTimeout", async () => {
+test("a server trickling the handshake one byte at a time hits handshakeTimeout", async () => {
   let stop = false;
   const srv = tcpServer(async (c) => {
     await readUpgrade(c);
@@ -52,7 +57,7 @@ Deno.test("a server trickling the handshake one byte at a time hits handshakeTim
   await srv.close();
 });
 
-Deno.test("a server trickling a frame one byte at a time is caught by the heartbeat", async () => {
+test("a server trickling a frame one byte at a time is caught by the heartbeat", async () => {
   let stop = false;
   const srv = rawServer(async (c) => {
     const frame = serverFrame(1, new Uint8Array(100).fill(0x61));
@@ -70,7 +75,7 @@ Deno.test("a server trickling a frame one byte at a time is caught by the heartb
   await srv.close();
 });
 
-Deno.test("an endless response head fails the handshake at maxHeadSize", async () => {
+test("an endless response head fails the handshake at maxHeadSize", async () => {
   let sent = 0, stop = false;
   const srv = tcpServer(async (c) => {
     await readUpgrade(c);
@@ -90,7 +95,7 @@ Deno.test("an endless response head fails the handshake at maxHeadSize", async (
   assert.ok(sent >= 8192);
 });
 
-Deno.test("a frame header claiming 2^63 bytes fails with 1002, one claiming 2^62 with 1009, without allocating", async () => {
+test("a frame header claiming 2^63 bytes fails with 1002, one claiming 2^62 with 1009, without allocating", async () => {
   for (const [hi, code] of [[0x80, 1002], [0x40, 1009]] as const) {
     let closeFrame: Uint8Array | null = null;
     const srv = rawServer(async (c) => {
@@ -115,7 +120,7 @@ Deno.test("a frame header claiming 2^63 bytes fails with 1002, one claiming 2^62
   }
 });
 
-Deno.test("a flood of zero-length continuation fragments stops at maxFragments with 1009", async () => {
+test("a flood of zero-length continuation fragments stops at maxFragments with 1009", async () => {
   const srv = rawServer(async (c) => {
     await c.write(serverFrame(1, enc.encode("a"), false));
     const empty = serverFrame(0, new Uint8Array(0), false);
@@ -139,7 +144,7 @@ Deno.test("a flood of zero-length continuation fragments stops at maxFragments w
   await srv.close();
 });
 
-Deno.test("a ping flood while the client sends keeps pongs bounded and the feed alive", async () => {
+test("a ping flood while the client sends keeps pongs bounded and the feed alive", async () => {
   let received = 0;
   const srv = rawServer(async (c) => {
     const ping = serverFrame(9, enc.encode("p"));
@@ -183,7 +188,7 @@ Deno.test("a ping flood while the client sends keeps pongs bounded and the feed 
   assert.ok(received > 8 * 32 * 1024);
 });
 
-Deno.test("a server that never answers the client's close is dropped after closeTimeout", async () => {
+test("a server that never answers the client's close is dropped after closeTimeout", async () => {
   const srv = rawServer(drain); // reads the close frame, never answers, keeps TCP open
   const ws = await connect(srv.url, { closeTimeout: 300 });
   const took = await timed(() => ws.close(1000, "bye"));
@@ -193,7 +198,7 @@ Deno.test("a server that never answers the client's close is dropped after close
   await srv.close();
 });
 
-Deno.test("a server that closes TCP mid-frame gives ConnectionClosedError 1006", async () => {
+test("a server that closes TCP mid-frame gives ConnectionClosedError 1006", async () => {
   const srv = rawServer(async (c) => {
     const f = serverFrame(2, new Uint8Array(1000));
     await c.write(f.subarray(0, 500));
@@ -211,7 +216,7 @@ Deno.test("a server that closes TCP mid-frame gives ConnectionClosedError 1006",
   await srv.close();
 });
 
-Deno.test("a handshake answer with a wrong accept key is refused", async () => {
+test("a handshake answer with a wrong accept key is refused", async () => {
   const srv = tcpServer(async (c) => {
     await readUpgrade(c);
     await c.write(enc.encode(
@@ -229,7 +234,7 @@ Deno.test("a handshake answer with a wrong accept key is refused", async () => {
   await srv.close();
 });
 
-Deno.test("a 403 answer is a HandshakeError carrying the status", async () => {
+test("a 403 answer is a HandshakeError carrying the status", async () => {
   const srv = tcpServer(async (c) => {
     await readUpgrade(c);
     await c.write(
@@ -244,7 +249,7 @@ Deno.test("a 403 answer is a HandshakeError carrying the status", async () => {
   await srv.close();
 });
 
-Deno.test("invalid UTF-8 fails fast inside a frame that has not fully arrived", async () => {
+test("invalid UTF-8 fails fast inside a frame that has not fully arrived", async () => {
   let closeFrame: Uint8Array | null = null;
   const srv = rawServer(async (c) => {
     const f = serverFrame(
@@ -266,7 +271,7 @@ Deno.test("invalid UTF-8 fails fast inside a frame that has not fully arrived", 
   await srv.close();
 });
 
-Deno.test("a server that sends its close frame but reads nothing gets recv() settled within closeTimeout", async () => {
+test("a server that sends its close frame but reads nothing gets recv() settled within closeTimeout", async () => {
   const hold = Promise.withResolvers<void>();
   const srv = rawServer(async (c) => {
     await sleep(100); // long enough for the client's writes to back up
@@ -286,7 +291,7 @@ Deno.test("a server that sends its close frame but reads nothing gets recv() set
   await srv.close();
 });
 
-Deno.test("a server's close code stands when it answers a close but keeps TCP open past closeTimeout", async () => {
+test("a server's close code stands when it answers a close but keeps TCP open past closeTimeout", async () => {
   // the client closes first
   const a = rawServer(async (c) => {
     await c.read(new Uint8Array(256));
@@ -317,7 +322,7 @@ Deno.test("a server's close code stands when it answers a close but keeps TCP op
   await b.close();
 });
 
-Deno.test("terminate() while a protocol error's close frame waits on a stuck write leaves no close timer behind", async () => {
+test("terminate() while a protocol error's close frame waits on a stuck write leaves no close timer behind", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -351,7 +356,7 @@ function clientOpcodes(b: Uint8Array): number[] {
   return ops;
 }
 
-Deno.test("sends waiting their turn when the server closes are refused, never written after the close frame", async () => {
+test("sends waiting their turn when the server closes are refused, never written after the close frame", async () => {
   const wire = Promise.withResolvers<Uint8Array>(); // all the client wrote
   const srv = rawServer(async (c) => {
     await sleep(100); // the client's writes have backed up by now
@@ -380,7 +385,7 @@ Deno.test("sends waiting their turn when the server closes are refused, never wr
   await srv.close();
 });
 
-Deno.test("an echoed borrowed payload that must wait its turn is sent as it was, not as the next message", async () => {
+test("an echoed borrowed payload that must wait its turn is sent as it was, not as the next message", async () => {
   const big = 48 * 1024 * 1024; // more than the loopback socket buffers hold
   let echoed: Uint8Array | null = null;
   const srv = rawServer(async (c) => {

@@ -469,30 +469,37 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     if (this.#reading || this.#state !== OPEN || this.#stash !== NOT_PARSED) {
       return undefined;
     }
+    let op: number;
+    try {
+      op = this.#next();
+    } catch (err) {
+      this.#stash = PARSE_ERROR;
+      this.#stashError = err;
+      return undefined;
+    }
+    if (op === Opcode.Close) this.#stash = op; // closing needs I/O: recv() does it
+    return op === NEED_MORE || op === Opcode.Close ? undefined : this.#msg;
+  }
+
+  /**
+   * Parses on until a message (the reused `Message` is set up: returns its
+   * opcode), a close frame, or the end of the buffered bytes (`NEED_MORE`).
+   * Pings and pongs met on the way are handled. Throws the reader's errors.
+   */
+  #next(): number {
     const reader = this.#reader;
     for (;;) {
-      let op: number;
-      try {
-        op = reader.next(this.#rb);
-      } catch (err) {
-        this.#stash = PARSE_ERROR;
-        this.#stashError = err;
-        return undefined;
-      }
+      const op = reader.next(this.#rb);
       if (op === Opcode.Text) {
         this.#msg.type = "text";
-        return this.#msg;
+        return op;
       }
       if (op === Opcode.Binary) {
         this.#msg.type = "binary";
-        return this.#msg;
+        return op;
       }
-      if (op === NEED_MORE) return undefined;
-      if (op === Opcode.Close) {
-        this.#stash = op; // closing needs I/O: recv() completes it
-        return undefined;
-      }
-      this.#control(op);
+      if (op === Opcode.Ping || op === Opcode.Pong) this.#control(op);
+      else return op;
     }
   }
 
@@ -525,25 +532,16 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         if (op === PARSE_ERROR || op === NOT_PARSED) {
           try {
             if (op === PARSE_ERROR) throw parseError;
-            op = reader.next(this.#rb);
+            op = this.#next();
           } catch (err) {
             if (err instanceof ProtocolError) throw await this.#fail(err);
             throw err;
           }
         }
-        if (op === Opcode.Text) {
-          this.#msg.type = "text";
-          return this.#msg;
-        }
-        if (op === Opcode.Binary) {
-          this.#msg.type = "binary";
-          return this.#msg;
-        }
+        if (op === Opcode.Text || op === Opcode.Binary) return this.#msg;
         if (op === NEED_MORE) {
           if (this.#waitingSince === 0) this.#waitingSince = performance.now();
           await this.#fill();
-        } else if (op === Opcode.Ping || op === Opcode.Pong) {
-          this.#control(op);
         } else { // Close
           this.#closeCode = reader.closeCode;
           this.#closeReason = reader.closeReason;

@@ -28,11 +28,51 @@
  *
  * @module
  */
-export * from "./src/errors.ts";
-export * from "./src/transport.ts";
-export * from "./src/ws/client.ts";
-export * from "./src/ws/message.ts";
-export * from "./src/ws/reconnect.ts";
-export * from "./src/ws/split.ts";
-export * from "./src/http/mod.ts";
+export {
+  CloseCode,
+  ConnectionClosedError,
+  HandshakeError,
+  HttpLimitError,
+  HttpProtocolError,
+  NetworkError,
+  type NetworkStage,
+  ProtocolError,
+  TimeoutError,
+} from "./src/errors.ts";
+export type { Transport } from "./src/transport.ts";
+export {
+  connect,
+  type ConnectOptions,
+  type HeartbeatOptions,
+  WsClient,
+} from "./src/ws/client.ts";
+export { Message, OwnedMessage } from "./src/ws/message.ts";
+export {
+  type BackoffOptions,
+  type DisconnectInfo,
+  type FeedUrl,
+  reconnecting,
+  type ReconnectingFeed,
+  type ReconnectOptions,
+} from "./src/ws/reconnect.ts";
+export type { WsReader, WsWriter } from "./src/ws/split.ts";
+export {
+  type AcquireOptions,
+  ClientPool,
+  type ClientPoolOptions,
+  HttpConnection,
+  type HttpConnectionOptions,
+  type HttpMethods,
+  type HttpRequestOptions,
+  HttpResponse,
+  type HttpShortcutOptions,
+  type PooledConnection,
+} from "./src/http/mod.ts";
+export type {
+  HttpHeadersInit,
+  HttpRequestInit,
+} from "./src/codec/http/request.ts";
+export type { HeaderList } from "./src/codec/http/header_list.ts";
+export type { HeadLimits } from "./src/codec/http/head.ts";
+export type { ResponseLimits } from "./src/codec/http/response.ts";
 export type { ReadBufOptions } from "./src/codec/read_buf.ts";

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { HeaderList } from "./codec/http/header_list.ts";
+
 /**
  * Close codes used when the client fails a connection (RFC 6455 §7.4.1).
  *
@@ -53,8 +55,8 @@ export class ProtocolError extends Error {
   /** The close code that matches the violation. */
   readonly code: number;
   /** Creates a protocol error carrying the close code to send. */
-  constructor(code: number, message: string) {
-    super(message);
+  constructor(code: number, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "ProtocolError";
     this.code = code;
   }
@@ -75,15 +77,16 @@ export class ProtocolError extends Error {
 export class HandshakeError extends Error {
   /** HTTP status of the response, or 0 when none was parsed. */
   readonly status: number;
-  /** Response headers (lower-case names), when a head was parsed. */
-  readonly headers: ReadonlyMap<string, string>;
+  /** Response header fields (empty when no head was parsed). */
+  readonly headers: HeaderList;
   /** Creates a handshake error. */
   constructor(
     message: string,
     status = 0,
-    headers: ReadonlyMap<string, string> = new Map(),
+    headers: HeaderList = new HeaderList(),
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "HandshakeError";
     this.status = status;
     this.headers = headers;
@@ -109,12 +112,19 @@ export class ConnectionClosedError extends Error {
   /** Whether the closing handshake completed. */
   readonly clean: boolean;
   /** Creates a connection-closed error. */
-  constructor(code: number, reason: string, clean: boolean, message?: string) {
+  constructor(
+    code: number,
+    reason: string,
+    clean: boolean,
+    message?: string,
+    options?: ErrorOptions,
+  ) {
     super(
       message ??
         `Connection closed (code ${code}${
           reason ? `, reason "${reason}"` : ""
         }${clean ? "" : ", not clean"})`,
+      options,
     );
     this.name = "ConnectionClosedError";
     this.code = code;
@@ -136,8 +146,8 @@ export class ConnectionClosedError extends Error {
  */
 export class TimeoutError extends Error {
   /** Creates a timeout error. */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "TimeoutError";
   }
 }
@@ -155,8 +165,8 @@ export class TimeoutError extends Error {
  */
 export class HttpProtocolError extends Error {
   /** Creates an HTTP protocol error. */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "HttpProtocolError";
   }
 }
@@ -179,10 +189,85 @@ export class HttpLimitError extends HttpProtocolError {
   /** The configured bound. */
   readonly max: number;
   /** Creates an HTTP limit error. */
-  constructor(limit: string, max: number, message: string) {
-    super(message);
+  constructor(
+    limit: string,
+    max: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
     this.name = "HttpLimitError";
     this.limit = limit;
     this.max = max;
   }
 }
+
+/**
+ * Where a {@link NetworkError} happened: resolving the host name (`"dns"`),
+ * opening the TCP connection (`"connect"`: refused, unreachable, reset),
+ * the TLS handshake (`"tls"`: an untrusted or mismatched certificate, a
+ * server that does not speak TLS), or reading and writing an established
+ * connection (`"io"`).
+ *
+ * @example
+ * ```ts
+ * import type { NetworkStage } from "@x/nexus-ws";
+ * const retryable = (stage: NetworkStage) => stage !== "tls";
+ * console.assert(retryable("connect") && !retryable("tls"));
+ * ```
+ */
+export type NetworkStage = "dns" | "connect" | "tls" | "io";
+
+/**
+ * The network failed: the host name did not resolve, the connection was
+ * refused, the host was unreachable, TLS verification failed, or the
+ * socket broke. The same class for WebSocket and HTTP; `host` and `port`
+ * say what was dialed and `cause` keeps the runtime's original error (e.g.
+ * `Deno.errors.ConnectionRefused`).
+ *
+ * @example
+ * ```ts
+ * import { NetworkError } from "@x/nexus-ws";
+ * const err = new NetworkError("connect", "127.0.0.1", 1, { cause: new Error("Connection refused") });
+ * console.assert(err.port === 1 && err.message.includes("127.0.0.1:1"));
+ * ```
+ */
+export class NetworkError extends Error {
+  /** What failed: see {@link NetworkStage}. */
+  readonly stage: NetworkStage;
+  /** The host that was dialed (a name or an IP address, without brackets). */
+  readonly host: string;
+  /** The port that was dialed. */
+  readonly port: number;
+  /**
+   * Creates a network error. The message names the stage, `host:port` and
+   * the cause's message; `detail` replaces the cause's message when given.
+   */
+  constructor(
+    stage: NetworkStage,
+    host: string,
+    port: number,
+    options?: ErrorOptions & { detail?: string },
+  ) {
+    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    const cause = options?.cause;
+    const got = options?.detail ??
+      (cause instanceof Error
+        ? `${cause.name}: ${cause.message}`
+        : cause === undefined
+        ? "a failure"
+        : String(cause));
+    super(`${EXPECTED[stage]} ${where}, got ${got}`, options);
+    this.name = "NetworkError";
+    this.stage = stage;
+    this.host = host;
+    this.port = port;
+  }
+}
+
+const EXPECTED: Record<NetworkStage, string> = {
+  dns: "Expected to resolve the host name of",
+  connect: "Expected a TCP connection to",
+  tls: "Expected a verified TLS session with",
+  io: "Expected the connection to stay up with",
+};

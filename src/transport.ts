@@ -5,6 +5,9 @@
  * @module
  */
 
+import { NetworkError } from "./errors.ts";
+import { describe, type Rule, strings } from "./options.ts";
+
 /**
  * The smallest duplex the clients need: what `Deno.Conn` already is. Pass
  * any other with the same shape as `connect(url, { transport })` (the URL
@@ -30,13 +33,6 @@ export interface Transport {
 
 /**
  * Options for {@link dial}.
- *
- * @example
- * ```ts
- * import type { DialOptions } from "@x/nexus-ws";
- * const options: DialOptions = { caCerts: [], signal: AbortSignal.timeout(5000) };
- * console.assert(options.caCerts!.length === 0);
- * ```
  */
 export interface DialOptions {
   /** Extra PEM root certificates to trust for TLS (added to the defaults). */
@@ -52,28 +48,12 @@ const DEFAULT_PORTS: Record<string, number> = {
   "https:": 443,
 };
 
-/**
- * Whether the URL's scheme uses TLS.
- *
- * @example
- * ```ts
- * import { isSecure } from "@x/nexus-ws";
- * console.assert(isSecure(new URL("wss://x.test/")) && !isSecure(new URL("http://x.test/")));
- * ```
- */
+/** Whether the URL's scheme uses TLS. */
 export function isSecure(url: URL): boolean {
   return url.protocol === "wss:" || url.protocol === "https:";
 }
 
-/**
- * The port of a `ws`/`wss`/`http`/`https` URL, explicit or default.
- *
- * @example
- * ```ts
- * import { portOf } from "@x/nexus-ws";
- * console.assert(portOf(new URL("wss://x.test/")) === 443);
- * ```
- */
+/** The port of a `ws`/`wss`/`http`/`https` URL, explicit or default. */
 export function portOf(url: URL): number {
   if (url.port) return Number(url.port);
   const port = DEFAULT_PORTS[url.protocol];
@@ -85,30 +65,46 @@ export function portOf(url: URL): number {
   return port;
 }
 
-/**
- * The host name without IPv6 brackets, as `Deno.connect` wants it.
- *
- * @example
- * ```ts
- * import { hostnameOf } from "@x/nexus-ws";
- * console.assert(hostnameOf(new URL("ws://[::1]:8080/")) === "::1");
- * ```
- */
+/** The host name without IPv6 brackets, as `Deno.connect` wants it. */
 export function hostnameOf(url: URL): string {
   const h = url.hostname;
   return h.startsWith("[") ? h.slice(1, -1) : h;
 }
 
+const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
+/** The `caCerts` option: an array of PEM certificates (`TypeError` otherwise). */
+export const caCertsRule: Rule = (v, name) => {
+  strings(v, name);
+  (v as string[]).forEach((pem, i) => {
+    if (!PEM.test(pem)) {
+      throw new TypeError(
+        `Expected option "${name}[${i}]" to be a PEM certificate ("-----BEGIN CERTIFICATE-----..."), got ${
+          describe(pem)
+        }`,
+      );
+    }
+  });
+};
+
+/**
+ * The runtime's error for a failed dial as a {@link NetworkError}: a
+ * failed name lookup is `"dns"`, anything else from `Deno.connect` is
+ * `"connect"`.
+ */
+function connectError(err: unknown, host: string, port: number): NetworkError {
+  const dns = err instanceof Error &&
+    !(err instanceof Deno.errors.ConnectionRefused) &&
+    /lookup|resolve|name or service|nodename|no address/i.test(err.message);
+  return new NetworkError(dns ? "dns" : "connect", host, port, { cause: err });
+}
+
 /**
  * Opens a TCP connection (TLS for `wss:` / `https:`, verified against the
- * system roots plus `caCerts`, SNI = the URL host) with Nagle disabled.
- *
- * @example
- * ```ts ignore
- * import { dial } from "@x/nexus-ws";
- * const t = await dial(new URL("https://example.com/"));
- * t.close();
- * ```
+ * system roots plus `caCerts`, SNI = the URL host, handshake completed
+ * before this resolves) with Nagle disabled. Failures are
+ * {@link NetworkError}s naming the host and port; an abort rejects with the
+ * signal's reason.
  */
 export async function dial(
   url: URL,
@@ -118,38 +114,49 @@ export async function dial(
   const hostname = hostnameOf(url);
   const { signal } = options;
   signal?.throwIfAborted();
-  const pending = connectOnce(hostname, port, isSecure(url), options.caCerts);
-  if (!signal) return await pending;
-  let onAbort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  let tcp: Deno.TcpConn;
   try {
-    return await Promise.race([pending, aborted]);
+    tcp = await Deno.connect({ hostname, port, signal });
   } catch (err) {
-    pending.then((c) => c.close(), () => {});
-    throw err;
+    if (signal?.aborted) throw signal.reason;
+    throw connectError(err, hostname, port);
+  }
+  tcp.setNoDelay(true);
+  if (!isSecure(url)) return tcp;
+  return await startTls(tcp, hostname, port, options);
+}
+
+/** TLS over `tcp`, handshake done; closes `tcp` on failure or abort. */
+async function startTls(
+  tcp: Deno.TcpConn,
+  hostname: string,
+  port: number,
+  options: DialOptions,
+): Promise<Deno.TlsConn> {
+  const { signal } = options;
+  let conn: Deno.Conn = tcp;
+  const onAbort = () => close(conn);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const tls = await Deno.startTls(tcp, {
+      hostname,
+      caCerts: options.caCerts,
+    });
+    conn = tls;
+    signal?.throwIfAborted();
+    await tls.handshake();
+    return tls;
+  } catch (err) {
+    close(conn);
+    if (signal?.aborted) throw signal.reason;
+    throw new NetworkError("tls", hostname, port, { cause: err });
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 
-async function connectOnce(
-  hostname: string,
-  port: number,
-  secure: boolean,
-  caCerts: string[] | undefined,
-): Promise<Deno.Conn> {
-  const tcp = await Deno.connect({ hostname, port });
-  tcp.setNoDelay(true);
-  if (!secure) return tcp;
+function close(t: Transport): void {
   try {
-    return await Deno.startTls(tcp, { hostname, caCerts });
-  } catch (err) {
-    try {
-      tcp.close();
-    } catch { /* already closed by startTls */ }
-    throw err;
-  }
+    t.close();
+  } catch { /* already closed */ }
 }

@@ -1,16 +1,54 @@
 /**
  * The sans-IO codec of `@x/nexus-ws`: pure functions and state machines over
- * `Uint8Array`, with no I/O and no Promises.
+ * `Uint8Array`, with no I/O and no Promises. Feed bytes into a
+ * {@link ReadBuf}, pull frames or responses out; ask a writer for bytes.
+ *
+ * @example
+ * ```ts
+ * import { FrameReader, Opcode, ReadBuf } from "@x/nexus-ws/codec";
+ * const rb = new ReadBuf();
+ * rb.push(new Uint8Array([0x81, 0x02, 0x68, 0x69])); // a server's text frame "hi"
+ * const reader = new FrameReader();
+ * console.assert(reader.next(rb) === Opcode.Text && reader.text() === "hi");
+ * ```
  *
  * @module
  */
-export * from "../errors.ts";
-export * from "./read_buf.ts";
-export * from "./http/head.ts";
-export * from "./http/request.ts";
-export * from "./http/response.ts";
-export * from "./ws/utf8.ts";
-export * from "./ws/sha1.ts";
-export * from "./ws/frame_reader.ts";
-export * from "./ws/frame_writer.ts";
-export * from "./ws/handshake.ts";
+export {
+  CloseCode,
+  HandshakeError,
+  HttpLimitError,
+  HttpProtocolError,
+  ProtocolError,
+} from "../errors.ts";
+export { ReadBuf, type ReadBufOptions } from "./read_buf.ts";
+export { HeaderList } from "./http/header_list.ts";
+export { type HeadLimits, HeadReader, type ResponseHead } from "./http/head.ts";
+export {
+  type HttpHeadersInit,
+  type HttpRequestInit,
+  RequestWriter,
+  type RequestWriterOptions,
+} from "./http/request.ts";
+export {
+  type ResponseLimits,
+  type ResponseMessage,
+  ResponseReader,
+} from "./http/response.ts";
+export { Utf8Validator } from "./ws/utf8.ts";
+export {
+  FrameReader,
+  type FrameReaderOptions,
+  isValidCloseCode,
+  NEED_MORE,
+  Opcode,
+} from "./ws/frame_reader.ts";
+export { FrameWriter, WriteBuf } from "./ws/frame_writer.ts";
+export {
+  acceptKey,
+  encodeHandshake,
+  generateKey,
+  type HandshakeRequest,
+  type HandshakeResult,
+  validateHandshake,
+} from "./ws/handshake.ts";

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { check, integer, type Rules } from "../options.ts";
+
 /**
  * Tunables of a {@link ReadBuf}. All sizes are in bytes.
  *
@@ -35,14 +37,16 @@ export interface ReadBufOptions {
 
 const MIN_CAPACITY = 256;
 
-function checkSize(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(
-      `Expected ${name} to be an integer >= ${min}, got ${value}`,
-    );
-  }
-  return value;
-}
+/** The largest frame header: what a message needs beyond its payload. */
+const HEADER_ROOM = 14;
+
+/** The rules of {@link ReadBufOptions} (see `src/options.ts`). */
+export const READ_BUF_RULES: Rules = {
+  bufferCapacity: integer(MIN_CAPACITY),
+  compactAt: integer(0),
+  maxReadSize: integer(1),
+  maxMessageSize: integer(0),
+};
 
 /**
  * One preallocated `Uint8Array` with `start`/`end` cursors: bytes in
@@ -75,34 +79,22 @@ export class ReadBuf {
   #maxMessageSize: number;
   #capacity: number;
 
-  /** Allocates the buffer. Throws `RangeError` on a bad option. */
+  /**
+   * Allocates the buffer. Throws `TypeError` for an unknown option or a
+   * wrong type, `RangeError` for a bad value.
+   */
   constructor(options: ReadBufOptions = {}) {
-    const capacity = checkSize(
-      "bufferCapacity",
-      options.bufferCapacity ?? 65536,
-      MIN_CAPACITY,
-    );
+    check(options, READ_BUF_RULES, "ReadBuf");
+    const capacity = options.bufferCapacity ?? 65536;
     this.#capacity = capacity;
-    this.#compactAt = checkSize(
-      "compactAt",
-      options.compactAt ?? (capacity >>> 1),
-      0,
-    );
+    this.#compactAt = options.compactAt ?? (capacity >>> 1);
     if (this.#compactAt > capacity) {
       throw new RangeError(
         `Expected compactAt <= bufferCapacity (${capacity}), got ${this.#compactAt}`,
       );
     }
-    this.#maxReadSize = checkSize(
-      "maxReadSize",
-      options.maxReadSize ?? capacity,
-      1,
-    );
-    this.#maxMessageSize = checkSize(
-      "maxMessageSize",
-      options.maxMessageSize ?? 16 * 1024 * 1024,
-      0,
-    );
+    this.#maxReadSize = options.maxReadSize ?? capacity;
+    this.#maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;
     this.#bytes = new Uint8Array(capacity);
   }
 
@@ -129,6 +121,14 @@ export class ReadBuf {
   /** The configured largest message. */
   get maxMessageSize(): number {
     return this.#maxMessageSize;
+  }
+  /**
+   * The most the buffer may ever hold: `bufferCapacity`, or one largest
+   * message with its frame header (`maxMessageSize + 14`) when that is more.
+   * {@link ReadBuf.reserve} refuses to grow past it.
+   */
+  get maxCapacity(): number {
+    return Math.max(this.#capacity, this.#maxMessageSize + HEADER_ROOM);
   }
 
   /** A view of the unconsumed bytes (allocates a view; not for hot loops). */
@@ -216,7 +216,7 @@ export class ReadBuf {
       this.compact();
       return;
     }
-    const limit = Math.max(this.#capacity, this.#maxMessageSize + 14);
+    const limit = this.maxCapacity;
     if (total > limit) {
       throw new RangeError(
         `Expected at most ${limit} buffered bytes, asked for ${total}`,

@@ -22,5 +22,6 @@ export type {
   HttpHeadersInit,
   HttpRequestInit,
 } from "../codec/http/request.ts";
-export type { HeaderList, HeadLimits } from "../codec/http/head.ts";
+export type { HeadLimits } from "../codec/http/head.ts";
+export type { HeaderList } from "../codec/http/header_list.ts";
 export type { ResponseLimits } from "../codec/http/response.ts";

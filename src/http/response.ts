@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { HeaderList } from "../codec/http/head.ts";
+import type { HeaderList } from "../codec/http/header_list.ts";
 
 const decoder = new TextDecoder();
 

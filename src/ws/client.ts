@@ -13,7 +13,12 @@ import {
   ProtocolError,
   TimeoutError,
 } from "../errors.ts";
-import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
+import {
+  READ_BUF_RULES,
+  ReadBuf,
+  type ReadBufOptions,
+} from "../codec/read_buf.ts";
+import { pick } from "../options.ts";
 import { HeadReader } from "../codec/http/head.ts";
 import { FrameReader, NEED_MORE, Opcode } from "../codec/ws/frame_reader.ts";
 import { FrameWriter, WriteBuf } from "../codec/ws/frame_writer.ts";
@@ -192,7 +197,7 @@ export async function connect(
       );
     }
   }
-  const rb = new ReadBuf(options);
+  const rb = new ReadBuf(pick(options, READ_BUF_RULES));
   const reader = new FrameReader({
     maxMessageSize: rb.maxMessageSize,
     maxFragments: options.maxFragments,
@@ -259,14 +264,6 @@ export async function connect(
       transport?.close();
     } catch { /* already closed */ }
     if (ac.signal.aborted) throw ac.signal.reason;
-    if (err instanceof Deno.errors.InvalidData && u.protocol === "wss:") {
-      // a refused certificate (unknown issuer, wrong host, expired...)
-      const e = new HandshakeError(
-        `TLS handshake with ${u.host} failed: ${err.message}`,
-      );
-      (e as { cause?: unknown }).cause = err;
-      throw e;
-    }
     throw err;
   } finally {
     clearTimeout(timer);

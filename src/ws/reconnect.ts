@@ -168,7 +168,7 @@ export interface ReconnectOptions {
  *
  * @example
  * ```ts
- * import { backoffDelay } from "@x/nexus-ws";
+ * import { backoffDelay } from "./reconnect.ts";
  * const b = { initial: 100, max: 1_000, factor: 2, jitter: 0.5 };
  * console.assert(backoffDelay(1, b, () => 0) === 100); // no jitter drawn
  * console.assert(backoffDelay(3, b, () => 0.999) >= 200); // 400 minus at most half

@@ -1,9 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   acceptKey,
-  base64,
-  checkHeader,
-  checkProtocols,
   encodeHandshake,
   generateKey,
   HandshakeError,
@@ -11,9 +8,10 @@ import {
   HeadReader,
   ReadBuf,
   type ResponseHead,
-  sha1,
   validateHandshake,
 } from "../../src/codec/mod.ts";
+import { checkHeader, checkProtocols } from "../../src/codec/ws/handshake.ts";
+import { base64, sha1 } from "../../src/codec/ws/sha1.ts";
 import { enc, throwsA } from "./_helpers.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";

@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { asciiEnd, checkUtf8, Utf8Validator } from "../../src/codec/mod.ts";
+import { Utf8Validator } from "../../src/codec/mod.ts";
+import { asciiEnd, checkUtf8 } from "../../src/codec/ws/utf8.ts";
 import { bytes, enc } from "./_helpers.ts";
 
 /** Index of the first byte at which a fatal streaming TextDecoder fails, or -1. */

@@ -15,6 +15,7 @@ import {
   type ConnectOptions,
   HandshakeError,
   type Message,
+  NetworkError,
   ProtocolError,
   type WsClient,
 } from "../../mod.ts";
@@ -659,7 +660,10 @@ Deno.test(
     await assert.rejects(
       connect(`${peer.url}/echo`, BASE),
       (e: unknown) => {
-        assert.ok(e instanceof HandshakeError, String(e));
+        assert.ok(e instanceof NetworkError, String(e));
+        assert.equal(e.stage, "tls");
+        assert.equal(e.host, "localhost");
+        assert.equal(e.port, Number(new URL(peer.url).port));
         assert.match(String(e), /UnknownIssuer/);
         return true;
       },
@@ -679,7 +683,9 @@ Deno.test(
     await assert.rejects(
       connect(`${peer.url}/echo`, { ...BASE, caCerts: [tls.caCert] }),
       (e: unknown) => {
-        assert.ok(e instanceof HandshakeError, String(e));
+        assert.ok(e instanceof NetworkError, String(e));
+        assert.equal(e.stage, "tls");
+        assert.ok(e.cause instanceof Error, "the runtime's error is the cause");
         assert.match(String(e), /not valid for name|NotValidForName/i);
         return true;
       },

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import {
-  backoffDelay,
   ConnectionClosedError,
   type DisconnectInfo,
   type Message,
+  NetworkError,
   reconnecting,
   TimeoutError,
 } from "../../mod.ts";
 import { acceptKey } from "../../src/codec/ws/handshake.ts";
+import { backoffDelay } from "../../src/ws/reconnect.ts";
 import { startTickServer } from "../../examples/tick_server.ts";
 
 const SUBSCRIBE = JSON.stringify({ op: "subscribe", channel: "BTC-USD" });
@@ -19,6 +20,14 @@ function deadPort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
+}
+
+/** Matches the NetworkError of a refused connection to 127.0.0.1:`port`. */
+function refused(port: number) {
+  return (e: unknown) =>
+    e instanceof NetworkError && e.stage === "connect" &&
+    e.host === "127.0.0.1" && e.port === port &&
+    e.cause instanceof Deno.errors.ConnectionRefused;
 }
 
 /** The tick server in its own process, so it can be killed for real. */
@@ -154,7 +163,8 @@ Deno.test("a reconnecting feed survives its server being killed and restarted th
   assert.ok(refused.length >= 1, "expected refused attempts while down");
   for (const r of refused) {
     assert.ok(
-      r.error instanceof Deno.errors.ConnectionRefused,
+      r.error instanceof NetworkError && r.error.stage === "connect" &&
+        r.error.cause instanceof Deno.errors.ConnectionRefused,
       String(r.error),
     );
   }
@@ -178,7 +188,7 @@ Deno.test("backoff waits grow by the factor, stay within max, and maxAttempts st
     maxAttempts: 5,
     onDisconnect: (i) => infos.push(i),
   });
-  await assert.rejects(feed.recv(), Deno.errors.ConnectionRefused);
+  await assert.rejects(feed.recv(), refused(port));
   assert.ok(feed.stopped);
   assert.equal(feed.generation, 0);
   assert.deepEqual(infos.map((i) => i.delay), [20, 40, 80, 80, 80, null]);
@@ -198,8 +208,8 @@ Deno.test("backoff waits grow by the factor, stay within max, and maxAttempts st
     );
   });
   // Once stopped, recv() keeps giving the same outcome and sends are refused.
-  await assert.rejects(feed.recv(), Deno.errors.ConnectionRefused);
-  assert.throws(() => feed.sendText("x"), Deno.errors.ConnectionRefused);
+  await assert.rejects(feed.recv(), refused(port));
+  assert.throws(() => feed.sendText("x"), refused(port));
   await feed.close();
 });
 

@@ -7,77 +7,7 @@
 
 import { HttpLimitError, HttpProtocolError } from "../../errors.ts";
 import type { ReadBuf } from "../read_buf.ts";
-
-/**
- * Header fields of a response, in arrival order, with case-insensitive
- * lookup. Names are stored lower-cased.
- *
- * @example
- * ```ts
- * import { HeaderList } from "@x/nexus-ws/codec";
- * const h = new HeaderList();
- * h.append("Content-Type", "text/plain");
- * console.assert(h.get("content-type") === "text/plain");
- * ```
- */
-export class HeaderList implements Iterable<[string, string]> {
-  #names: string[] = [];
-  #values: string[] = [];
-
-  /** Adds a field (name lower-cased). */
-  append(name: string, value: string): void {
-    this.#names.push(name.toLowerCase());
-    this.#values.push(value);
-  }
-  /** The value of `name`; several fields are joined with `", "`; `null` when absent. */
-  get(name: string): string | null {
-    const key = name.toLowerCase();
-    let out: string | null = null;
-    for (let i = 0; i < this.#names.length; i++) {
-      if (this.#names[i] === key) {
-        out = out === null ? this.#values[i] : `${out}, ${this.#values[i]}`;
-      }
-    }
-    return out;
-  }
-  /** Every value of `name`, one per field. */
-  getAll(name: string): string[] {
-    const key = name.toLowerCase();
-    const out: string[] = [];
-    for (let i = 0; i < this.#names.length; i++) {
-      if (this.#names[i] === key) out.push(this.#values[i]);
-    }
-    return out;
-  }
-  /** Whether a field named `name` is present. */
-  has(name: string): boolean {
-    return this.#names.includes(name.toLowerCase());
-  }
-  /** Number of fields. */
-  get size(): number {
-    return this.#names.length;
-  }
-  /** The lower-cased name of field `i` (0-based, arrival order). */
-  nameAt(i: number): string {
-    return this.#names[i];
-  }
-  /** The value of field `i` (0-based, arrival order). */
-  valueAt(i: number): string {
-    return this.#values[i];
-  }
-  /** `[name, value]` pairs in arrival order. */
-  *[Symbol.iterator](): Iterator<[string, string]> {
-    for (let i = 0; i < this.#names.length; i++) {
-      yield [this.#names[i], this.#values[i]];
-    }
-  }
-  /** A `Map` of lower-case name to (joined) value. */
-  toMap(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const [k, v] of this) m.set(k, m.has(k) ? `${m.get(k)}, ${v}` : v);
-    return m;
-  }
-}
+import { HeaderList } from "./header_list.ts";
 
 /**
  * A parsed response head.
@@ -133,7 +63,7 @@ for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
  *
  * @example
  * ```ts
- * import { isToken } from "@x/nexus-ws/codec";
+ * import { isToken } from "./head.ts";
  * console.assert(isToken("X-Api-Key") && !isToken("Bad Name"));
  * ```
  */
@@ -278,9 +208,9 @@ export class HeadReader {
       if (end === b.length) {
         // the buffer is full and the head incomplete: make room for more of it
         // (the head is bounded by maxHeadSize, checked above)
-        // and by what the buffer may grow to (maxMessageSize + 14)
+        // and by what the buffer may grow to
         const have = end - start;
-        const bound = Math.max(rb.capacity, rb.maxMessageSize + 14);
+        const bound = rb.maxCapacity;
         if (have >= bound) {
           throw new HttpLimitError(
             "maxMessageSize",

@@ -10,12 +10,12 @@
 import { HttpLimitError, HttpProtocolError } from "../../errors.ts";
 import type { ReadBuf } from "../read_buf.ts";
 import {
-  HeaderList,
   type HeadLimits,
   HeadReader,
   isToken,
   type ResponseHead,
 } from "./head.ts";
+import { HeaderList } from "./header_list.ts";
 
 /**
  * Limits for {@link ResponseReader}: the head limits plus the body and the
@@ -353,7 +353,7 @@ export class ResponseReader {
   /** Makes sure the buffer has a free tail to read into; returns null. */
   #needMore(rb: ReadBuf): null {
     if (rb.spare().length === 0) {
-      const limit = Math.max(rb.capacity, rb.maxMessageSize + 14);
+      const limit = rb.maxCapacity;
       const want = Math.min(limit, rb.length + Math.max(rb.length, 16384));
       if (want <= rb.length) {
         throw new HttpLimitError(
@@ -434,7 +434,7 @@ export class ResponseReader {
         this.#state = DONE;
         return;
       }
-      const room = Math.max(rb.capacity, rb.maxMessageSize + 14);
+      const room = rb.maxCapacity;
       if (length > room) {
         throw new HttpLimitError(
           "maxMessageSize",

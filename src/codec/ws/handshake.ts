@@ -82,7 +82,7 @@ export interface HandshakeRequest {
  *
  * @example
  * ```ts
- * import { checkHeader } from "@x/nexus-ws/codec";
+ * import { checkHeader } from "./handshake.ts";
  * checkHeader("X-Api-Key", "k1");
  * let threw = false;
  * try { checkHeader("X-Evil", "a\r\nHost: b"); } catch { threw = true; }
@@ -129,7 +129,7 @@ function headerEntries(
  *
  * @example
  * ```ts
- * import { checkProtocols } from "@x/nexus-ws/codec";
+ * import { checkProtocols } from "./handshake.ts";
  * checkProtocols(["v2.feed", "v1.feed"]);
  * let threw = false;
  * try { checkProtocols(["a", "a"]); } catch { threw = true; }
@@ -251,7 +251,7 @@ export function validateHandshake(
   protocols: readonly string[],
 ): HandshakeResult {
   const h = head.headers;
-  const err = (msg: string) => new HandshakeError(msg, head.status, h.toMap());
+  const err = (msg: string) => new HandshakeError(msg, head.status, h);
   if (head.status !== 101) {
     throw err(
       `Expected status 101 Switching Protocols, got ${head.status} ${head.reason}`

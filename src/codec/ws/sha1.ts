@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { sha1 } from "@x/nexus-ws/codec";
+ * import { sha1 } from "./sha1.ts";
  * const d = sha1(new TextEncoder().encode("abc"));
  * console.assert(d[0] === 0xa9 && d[19] === 0x9d);
  * ```
@@ -76,7 +76,7 @@ export function sha1(data: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { base64 } from "@x/nexus-ws/codec";
+ * import { base64 } from "./sha1.ts";
  * console.assert(base64(new Uint8Array([1, 2, 3])) === "AQID");
  * ```
  */

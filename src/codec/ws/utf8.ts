@@ -93,7 +93,7 @@ export class Utf8Validator {
  *
  * @example
  * ```ts
- * import { asciiEnd } from "@x/nexus-ws/codec";
+ * import { asciiEnd } from "./utf8.ts";
  * const b = new Uint8Array(16);
  * b.set(new TextEncoder().encode("abcdefgh\u00e9"));
  * console.assert(asciiEnd(b, new Uint32Array(b.buffer), 0, 10) === 8);
@@ -126,7 +126,7 @@ export function asciiEnd(
  *
  * @example
  * ```ts
- * import { checkUtf8 } from "@x/nexus-ws/codec";
+ * import { checkUtf8 } from "./utf8.ts";
  * const b = new TextEncoder().encode("héllo");
  * console.assert(checkUtf8(b, 0, b.length) === 2);
  * console.assert(checkUtf8(new Uint8Array([0xff]), 0, 1) === 0);

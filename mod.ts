@@ -40,12 +40,9 @@ export {
   TimeoutError,
 } from "./src/errors.ts";
 export type { Transport } from "./src/transport.ts";
-export {
-  connect,
-  type ConnectOptions,
-  type HeartbeatOptions,
-  WsClient,
-} from "./src/ws/client.ts";
+export { connect, type ConnectOptions } from "./src/ws/connect.ts";
+export { WsClient } from "./src/ws/client.ts";
+export type { HeartbeatOptions } from "./src/ws/heartbeat.ts";
 export { Message, OwnedMessage } from "./src/ws/message.ts";
 export {
   type BackoffOptions,

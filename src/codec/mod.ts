@@ -43,7 +43,7 @@ export {
   NEED_MORE,
   Opcode,
 } from "./ws/frame_reader.ts";
-export { FrameWriter, WriteBuf } from "./ws/frame_writer.ts";
+export { closePayload, FrameWriter, WriteBuf } from "./ws/frame_writer.ts";
 export {
   acceptKey,
   encodeHandshake,

@@ -9,12 +9,36 @@ import type { FrameReader } from "../codec/ws/frame_reader.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+let setValid: (m: Message, valid: boolean) => void;
+
+/** Makes `m` readable: the client just set it up for a new message. */
+export function lend(m: Message): void {
+  setValid(m, true);
+}
+
+/** Makes `m` throw on every read: its bytes may be gone. */
+export function revoke(m: Message): void {
+  setValid(m, false);
+}
+
+function invalidated(): TypeError {
+  return new TypeError(
+    "Expected a message still borrowed from its connection, but a later recv(), tryRecv(), close() or terminate() has reused its buffer: copy it with copy() or toOwned() before that",
+  );
+}
+
 /**
- * A received text or binary message. It borrows: `data` is a view of the
- * connection's receive buffer (or of its reassembly buffer for a fragmented
- * message), and the object itself is reused. Both stay valid only until the
- * next `recv()` on the same client. Call {@link Message.copy} (or use the
- * owned paths: `for await`, `readable`) to keep bytes longer.
+ * A received text or binary message. It borrows: its payload is a view of
+ * the connection's receive buffer (or of its reassembly buffer for a
+ * fragmented message), and the object itself is reused for the next
+ * message. It is valid until the next call of `recv()`, `tryRecv()`,
+ * `close()` or `terminate()` on its connection (or `recv()` / `close()` on
+ * the feed that returned it): after that, `data`, `bytes`, `offset`,
+ * `byteLength`, `text()`, `json()`, `copy()` and `toOwned()` throw
+ * `TypeError` instead of showing other bytes (the next `recv()` makes the
+ * same object valid again for the next message). Call
+ * {@link Message.copy} (or use the owned paths: `for await`, `readable`) to
+ * keep bytes longer.
  *
  * @example
  * ```ts ignore
@@ -26,24 +50,42 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 export class Message {
   #reader: FrameReader;
+  #valid = false;
   #buffer: Buffer | undefined;
   #bufferOf: Uint8Array | undefined;
   /** `"text"` or `"binary"`. */
   type: "text" | "binary" = "binary";
 
-  /** @internal Created by the client; one per connection. */
+  static {
+    setValid = (m, valid) => {
+      m.#valid = valid;
+    };
+  }
+
+  /**
+   * Created by the client; one per connection.
+   *
+   * @ignore
+   */
   constructor(reader: FrameReader) {
     this.#reader = reader;
   }
 
+  /** Whether the message may still be read (see the class doc). */
+  get valid(): boolean {
+    return this.#valid;
+  }
+
   /** The payload bytes: a borrowed view, valid until the next `recv()`. */
   get data(): Uint8Array {
+    if (!this.#valid) throw invalidated();
     const r = this.#reader;
     return r.payloadBytes.subarray(r.payloadStart, r.payloadEnd);
   }
 
   /** Payload length in bytes (no view is created). */
   get byteLength(): number {
+    if (!this.#valid) throw invalidated();
     return this.#reader.payloadEnd - this.#reader.payloadStart;
   }
 
@@ -54,11 +96,13 @@ export class Message {
    * nothing, unlike {@link Message.data}, which creates a view.
    */
   get bytes(): Uint8Array {
+    if (!this.#valid) throw invalidated();
     return this.#reader.payloadBytes;
   }
 
   /** Index of the payload's first byte in {@link Message.bytes}. */
   get offset(): number {
+    if (!this.#valid) throw invalidated();
     return this.#reader.payloadStart;
   }
 
@@ -68,6 +112,7 @@ export class Message {
    * Allocates the string, nothing else.
    */
   text(): string {
+    if (!this.#valid) throw invalidated();
     const r = this.#reader;
     const b = r.payloadBytes;
     // node:buffer's decoder skips the per-call checks of TextDecoder.decode

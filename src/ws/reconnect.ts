@@ -7,9 +7,19 @@
  */
 
 import { ConnectionClosedError, ProtocolError } from "../errors.ts";
-import { connect, type ConnectOptions, type WsClient } from "./client.ts";
+import {
+  check,
+  func,
+  nested,
+  number,
+  type Rule,
+  type Rules,
+  signal as signalRule,
+} from "../options.ts";
+import { closePayload } from "../codec/ws/frame_writer.ts";
+import type { WsClient } from "./client.ts";
+import { connect, CONNECT_RULES, type ConnectOptions } from "./connect.ts";
 import type { Message, OwnedMessage } from "./message.ts";
-import { FrameWriter, WriteBuf } from "../codec/ws/frame_writer.ts";
 
 /**
  * How long to wait between reconnect attempts. Attempt `n` (1 for the first
@@ -153,6 +163,18 @@ export interface ReconnectOptions {
    */
   maxAttempts?: number;
   /**
+   * Most connect attempts before the feed has ever connected: when the
+   * first connection cannot be made in this many tries, the feed stops and
+   * `recv()` rejects with the last attempt's error (a `NetworkError` naming
+   * the host and port, a `HandshakeError`...). Default 3 (with the default
+   * backoff, about 0.3 s for a refused connection), so a wrong URL, port or
+   * token surfaces at once instead of looking like a quiet feed. Set
+   * `Infinity` to wait for a server that may not be up yet (and log the
+   * failures in `onDisconnect`). Once connected, only `maxAttempts` bounds
+   * the retries.
+   */
+  initialAttempts?: number;
+  /**
    * Stops the feed: the current connection is closed (code 1000), a pending
    * wait or connect attempt is cancelled, and `recv()` rejects with the
    * signal's reason.
@@ -206,28 +228,18 @@ function delayOf(
   return Math.round(base * (1 - b.jitter * random()));
 }
 
-function checkNumber(
-  name: string,
-  v: unknown,
-  dflt: number,
-  min: number,
-  maxValue = Number.MAX_SAFE_INTEGER,
-): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !(v >= min && v <= maxValue)) {
-    throw new RangeError(
-      `Expected ${name} to be a number in [${min}, ${maxValue}], got ${v}`,
-    );
-  }
-  return v;
-}
+const BACKOFF_RULES: Rules = {
+  initial: number(0),
+  max: number(0),
+  factor: number(1, 1e6),
+  jitter: number(0, 1),
+  resetAfter: number(0),
+};
 
 function checkBackoff(o: BackoffOptions): Backoff {
-  if (o === null || typeof o !== "object") {
-    throw new TypeError(`Expected backoff to be an object, got ${o}`);
-  }
-  const initial = checkNumber("backoff.initial", o.initial, 100, 0);
-  const max = checkNumber("backoff.max", o.max, Math.max(10_000, initial), 0);
+  check(o, BACKOFF_RULES, "backoff");
+  const initial = o.initial ?? 100;
+  const max = o.max ?? Math.max(10_000, initial);
   if (max < initial) {
     throw new RangeError(
       `Expected backoff.max >= backoff.initial (${initial}), got ${max}`,
@@ -236,11 +248,61 @@ function checkBackoff(o: BackoffOptions): Backoff {
   return {
     initial,
     max,
-    factor: checkNumber("backoff.factor", o.factor, 2, 1, 1e6),
-    jitter: checkNumber("backoff.jitter", o.jitter, 0.5, 0, 1),
-    resetAfter: checkNumber("backoff.resetAfter", o.resetAfter, 5000, 0),
+    factor: o.factor ?? 2,
+    jitter: o.jitter ?? 0.5,
+    resetAfter: o.resetAfter ?? 5000,
   };
 }
+
+/** A count of attempts: an integer >= 0, or `Infinity`. */
+const attempts: Rule = (v, name) => {
+  number(0, Infinity)(v, name);
+  if (v !== Infinity && !Number.isInteger(v)) {
+    throw new RangeError(
+      `Expected option "${name}" to be an integer >= 0 or Infinity, got ${v}`,
+    );
+  }
+};
+
+/** Close codes: an iterable of integers in 1000..4999. */
+const closeCodes: Rule = (v, name) => {
+  if (
+    v === null || typeof v !== "object" ||
+    typeof (v as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `Expected option "${name}" to be an iterable of close codes, got ${typeof v}`,
+    );
+  }
+  for (const c of v as Iterable<unknown>) {
+    if (typeof c !== "number" || !Number.isInteger(c) || c < 1000 || c > 4999) {
+      throw new RangeError(
+        `Expected option "${name}" to hold integers in 1000..4999, got ${c}`,
+      );
+    }
+  }
+};
+
+/** `connect` options for every attempt: those of `connect()`, but no transport. */
+const connectOptions: Rule = (v, name) => {
+  check(v, CONNECT_RULES, name);
+  if ((v as ConnectOptions).transport !== undefined) {
+    throw new TypeError(
+      `Expected no option "${name}.transport" (a reconnecting feed dials each connection itself), got one`,
+    );
+  }
+};
+
+const RECONNECT_RULES: Rules = {
+  connect: connectOptions,
+  onConnect: func,
+  onDisconnect: func,
+  backoff: nested(BACKOFF_RULES),
+  finalCodes: closeCodes,
+  maxAttempts: attempts,
+  initialAttempts: attempts,
+  signal: signalRule,
+};
 
 /**
  * Where a {@link ReconnectingFeed} connects: a `ws:` / `wss:` URL (`http:` /
@@ -330,6 +392,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   #backoff: Backoff;
   #finalCodes: Set<number>;
   #maxAttempts: number;
+  #initialAttempts: number;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
   #ac = new AbortController(); // aborted when the feed stops
@@ -344,11 +407,13 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   #closing: Promise<void> | null = null;
   #dialing: Promise<unknown> | null = null; // connect() in flight
 
-  /** @internal Use {@link reconnecting}. */
+  /**
+   * Created by {@link reconnecting}.
+   *
+   * @ignore
+   */
   constructor(url: FeedUrl, options: ReconnectOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${options}`);
-    }
+    check(options, RECONNECT_RULES, "reconnecting()");
     if (typeof url === "string" || url instanceof URL) checkUrl(url);
     else if (typeof url !== "function") {
       throw new TypeError(
@@ -356,51 +421,15 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       );
     }
     const co = options.connect ?? {};
-    if (co === null || typeof co !== "object") {
-      throw new TypeError(`Expected connect to be an object, got ${co}`);
-    }
-    if (co.transport !== undefined) {
-      throw new TypeError(
-        "Expected no connect.transport (a reconnecting feed dials each connection itself), got one",
-      );
-    }
-    for (const name of ["onConnect", "onDisconnect"] as const) {
-      const f = options[name];
-      if (f !== undefined && typeof f !== "function") {
-        throw new TypeError(`Expected ${name} to be a function, got ${f}`);
-      }
-    }
-    const finalCodes = new Set<number>();
-    for (const c of options.finalCodes ?? []) {
-      if (!Number.isInteger(c) || c < 1000 || c > 4999) {
-        throw new RangeError(
-          `Expected finalCodes to hold integers in 1000..4999, got ${c}`,
-        );
-      }
-      finalCodes.add(c);
-    }
-    const maxAttempts = options.maxAttempts ?? Infinity;
-    if (
-      maxAttempts !== Infinity &&
-      !(Number.isInteger(maxAttempts) && maxAttempts >= 0)
-    ) {
-      throw new RangeError(
-        `Expected maxAttempts to be an integer >= 0 or Infinity, got ${maxAttempts}`,
-      );
-    }
     const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new TypeError(
-        `Expected signal to be an AbortSignal, got ${signal}`,
-      );
-    }
     this.#url = url;
     this.#connectOptions = co;
     this.#onConnect = options.onConnect;
     this.#onDisconnect = options.onDisconnect;
     this.#backoff = checkBackoff(options.backoff ?? {});
-    this.#finalCodes = finalCodes;
-    this.#maxAttempts = maxAttempts;
+    this.#finalCodes = new Set(options.finalCodes ?? []);
+    this.#maxAttempts = options.maxAttempts ?? Infinity;
+    this.#initialAttempts = options.initialAttempts ?? 3;
     this.#signal = signal;
     if (signal?.aborted) {
       this.#stop = { closed: false, error: signal.reason };
@@ -559,7 +588,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   close(code = 1000, reason = ""): Promise<void> {
     if (this.#stop === null) {
       // Validates code and reason exactly as WsClient.close() would.
-      new FrameWriter().close(new WriteBuf(256), code, reason);
+      closePayload(code, reason);
       this.#shutdown({ closed: true }, code, reason);
     }
     return this.#closing ?? Promise.resolve();
@@ -621,10 +650,13 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         `Connection closed with code ${info.code}${
           info.reason ? ` ("${info.reason}")` : ""
         }, which finalCodes marks as final`,
+        info.error === null ? undefined : { cause: info.error },
       );
-      if (info.error !== null) (e as { cause?: unknown }).cause = info.error;
       stop = { closed: false, error: e };
-    } else if (attempt > this.#maxAttempts) {
+    } else if (
+      attempt > this.#maxAttempts ||
+      (this.#generation === 0 && attempt >= this.#initialAttempts)
+    ) {
       stop = {
         closed: false,
         error: info.error ??

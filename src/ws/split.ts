@@ -23,7 +23,11 @@ import type { Message, OwnedMessage } from "./message.ts";
  */
 export class WsReader implements AsyncIterable<OwnedMessage> {
   #ws: WsClient;
-  /** @internal Use `WsClient.split()`. */
+  /**
+   * Created by `WsClient.split()`.
+   *
+   * @ignore
+   */
   constructor(ws: WsClient) {
     this.#ws = ws;
   }
@@ -57,7 +61,11 @@ export class WsReader implements AsyncIterable<OwnedMessage> {
  */
 export class WsWriter {
   #ws: WsClient;
-  /** @internal Use `WsClient.split()`. */
+  /**
+   * Created by `WsClient.split()`.
+   *
+   * @ignore
+   */
   constructor(ws: WsClient) {
     this.#ws = ws;
   }

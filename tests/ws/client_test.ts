@@ -485,19 +485,45 @@ test("maxBufferedAmount 0 sends one write at a time instead of never", async () 
   await srv.close();
 });
 
-test("recv() after terminate() rejects even when tryRecv() had already met the server's close frame", async () => {
+test("a close frame met by tryRecv() starts the closing handshake at once; terminate() then keeps the server's code", async () => {
+  let echoed: Uint8Array | null = null;
   const srv = rawServer(async (conn) => {
     await conn.write(
       new Uint8Array([
         ...serverFrame(1, enc.encode("a")),
-        ...serverFrame(8, new Uint8Array([0x03, 0xe8])),
+        ...serverFrame(8, new Uint8Array([0x03, 0xe8, 0x62, 0x79, 0x65])),
       ]),
     );
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf);
+    if (n !== null) echoed = buf.slice(0, n);
     await drain(conn);
   });
   const ws = await connect(srv.url);
   assert.equal((await ws.recv())?.text(), "a");
-  assert.equal(ws.tryRecv(), undefined); // the close frame is kept for recv()
+  assert.equal(ws.tryRecv(), undefined); // the close frame: closing starts
+  assert.throws(
+    () => ws.sendText("late"),
+    (e) => e instanceof ConnectionClosedError && e.code === 1000,
+  );
+  assert.equal(ws.closeCode, 1000);
+  assert.equal(ws.closeReason, "bye");
+  while (echoed === null) await new Promise((r) => setTimeout(r, 5));
+  assert.equal((echoed as Uint8Array)[0], 0x88, "our close frame was sent");
+  ws.terminate();
+  assert.equal(await ws.recv(), null);
+  assert.equal(ws.closeCode, 1000);
+  assert.ok(ws.closed);
+  await srv.close();
+});
+
+test("recv() after terminate() rejects with ConnectionClosedError 1006 when no close frame came", async () => {
+  const srv = rawServer(async (conn) => {
+    await conn.write(serverFrame(1, enc.encode("a")));
+    await drain(conn);
+  });
+  const ws = await connect(srv.url);
+  assert.equal((await ws.recv())?.text(), "a");
   ws.terminate();
   await assert.rejects(
     ws.recv(),

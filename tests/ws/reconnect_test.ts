@@ -186,6 +186,7 @@ Deno.test("backoff waits grow by the factor, stay within max, and maxAttempts st
   }, {
     backoff: { initial: 20, max: 80, factor: 2, jitter: 0 },
     maxAttempts: 5,
+    initialAttempts: Infinity, // only maxAttempts bounds the retries
     onDisconnect: (i) => infos.push(i),
   });
   await assert.rejects(feed.recv(), refused(port));
@@ -469,16 +470,66 @@ Deno.test("bad arguments throw TypeError or RangeError at the call", () => {
   assert.equal(feed.stopped, false);
 });
 
-Deno.test("connect options that connect() refuses stop the feed at the first recv() instead of being retried", async () => {
+Deno.test("connect options that connect() refuses are refused by reconnecting() itself, naming the option", () => {
+  assert.throws(
+    () =>
+      reconnecting("ws://127.0.0.1:1/", { connect: { handshakeTimeout: -5 } }),
+    (e) =>
+      e instanceof RangeError && /"connect\.handshakeTimeout"/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      reconnecting("ws://127.0.0.1:1/", {
+        connect: { bufferCapcity: 1 } as never,
+      }),
+    (e) =>
+      e instanceof TypeError && /did you mean "bufferCapacity"/.test(e.message),
+  );
+  assert.throws(
+    () => reconnecting("ws://127.0.0.1:1/", { maxAttempt: 3 } as never),
+    (e) =>
+      e instanceof TypeError && /unknown option "maxAttempt"/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      reconnecting("ws://127.0.0.1:1/", { backoff: { initial: "5" } as never }),
+    (e) =>
+      e instanceof TypeError &&
+      /"backoff\.initial" to be a number/.test(e.message),
+  );
+});
+
+Deno.test("a URL function returning a URL connect() refuses stops the feed at the first recv() instead of being retried", async () => {
   let calls = 0;
-  const feed = reconnecting(() => {
+  const bad = reconnecting(() => {
     calls++;
-    return "ws://127.0.0.1:1/";
-  }, { connect: { handshakeTimeout: -5 } });
-  await assert.rejects(feed.recv(), RangeError);
-  assert.equal(calls, 1);
-  const bad = reconnecting(() => "nope://x/");
+    return "nope://x/";
+  });
   await assert.rejects(bad.recv(), TypeError);
+  assert.equal(calls, 1);
+});
+
+Deno.test("a feed that never connects gives up after initialAttempts (3 by default) with the NetworkError naming host and port", async () => {
+  const port = deadPort();
+  const infos: DisconnectInfo[] = [];
+  const feed = reconnecting(`ws://127.0.0.1:${port}/`, {
+    backoff: { initial: 10, jitter: 0 },
+    onDisconnect: (i) => infos.push(i),
+  });
+  await assert.rejects(feed.recv(), refused(port));
+  assert.ok(feed.stopped);
+  assert.deepEqual(infos.map((i) => i.delay), [10, 20, null]);
+  let tries = 0;
+  const two = reconnecting(() => {
+    tries++;
+    return `ws://127.0.0.1:${port}/`;
+  }, { initialAttempts: 2, backoff: { initial: 10, jitter: 0 } });
+  await assert.rejects(two.recv(), refused(port));
+  assert.equal(tries, 2);
+  assert.throws(
+    () => reconnecting(`ws://127.0.0.1:${port}/`, { initialAttempts: 0.5 }),
+    RangeError,
+  );
 });
 
 Deno.test("a message is borrowed like WsClient.recv(): the same object is reused for the next message of a connection", async () => {

@@ -65,6 +65,51 @@ export class WriteBuf {
   }
 }
 
+const NO_PAYLOAD = new Uint8Array(0);
+
+/**
+ * The payload of a close frame with `code` and `reason`, checked: `code`
+ * undefined gives an empty payload (a reason alone is a `TypeError`);
+ * otherwise the code must be sendable (1000-1003, 1007-1014, 3000-4999) and
+ * the reason at most 123 UTF-8 bytes, else `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { closePayload } from "@x/nexus-ws/codec";
+ * const p = closePayload(1000, "bye");
+ * console.assert(p.length === 5 && p[0] === 0x03 && p[1] === 0xe8);
+ * ```
+ */
+export function closePayload(code?: number, reason = ""): Uint8Array {
+  if (code === undefined) {
+    if (reason !== "") {
+      throw new TypeError(
+        "Expected a close code with a close reason, got a reason alone",
+      );
+    }
+    return NO_PAYLOAD;
+  }
+  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
+    throw new RangeError(
+      `Expected a close code 1000-1003, 1007-1014 or 3000-4999, got ${code}`,
+    );
+  }
+  if (typeof reason !== "string") {
+    throw new TypeError(`Expected a string close reason, got ${typeof reason}`);
+  }
+  const r = encoder.encode(reason);
+  if (r.length > 123) {
+    throw new RangeError(
+      `Expected a close reason of at most 123 UTF-8 bytes, got ${r.length}`,
+    );
+  }
+  const p = new Uint8Array(2 + r.length);
+  p[0] = code >> 8;
+  p[1] = code & 0xff;
+  p.set(r, 2);
+  return p;
+}
+
 /**
  * Encodes client frames (RFC 6455 §5.2), masked with keys drawn from
  * `crypto.getRandomValues` in batches of 256, XOR-ed over 32-bit words where
@@ -119,46 +164,27 @@ export class FrameWriter {
   }
 
   /** Appends a ping (payload ≤ 125 bytes, else `RangeError`). */
-  ping(out: WriteBuf, data: Uint8Array = new Uint8Array(0)): void {
+  ping(out: WriteBuf, data: Uint8Array = NO_PAYLOAD): void {
     this.#control(out, 0x9, data);
   }
 
   /** Appends a pong (payload ≤ 125 bytes, else `RangeError`). */
-  pong(out: WriteBuf, data: Uint8Array = new Uint8Array(0)): void {
+  pong(out: WriteBuf, data: Uint8Array = NO_PAYLOAD): void {
     this.#control(out, 0xa, data);
   }
 
   /**
    * Appends a close frame. `code` undefined sends an empty payload; otherwise
    * it must be sendable (1000-1003, 1007-1014, 3000-4999) and the reason at
-   * most 123 UTF-8 bytes, else `RangeError`.
+   * most 123 UTF-8 bytes, else `RangeError` (see {@link closePayload}).
    */
   close(out: WriteBuf, code?: number, reason = ""): void {
-    if (code === undefined) {
-      if (reason !== "") {
-        throw new TypeError(
-          "Expected a close code with a close reason, got a reason alone",
-        );
-      }
-      this.#control(out, 0x8, new Uint8Array(0));
-      return;
-    }
-    if (!Number.isInteger(code) || !isValidCloseCode(code)) {
-      throw new RangeError(
-        `Expected a close code 1000-1003, 1007-1014 or 3000-4999, got ${code}`,
-      );
-    }
-    const r = encoder.encode(reason);
-    if (r.length > 123) {
-      throw new RangeError(
-        `Expected a close reason of at most 123 UTF-8 bytes, got ${r.length}`,
-      );
-    }
-    const p = new Uint8Array(2 + r.length);
-    p[0] = code >> 8;
-    p[1] = code & 0xff;
-    p.set(r, 2);
-    this.#control(out, 0x8, p);
+    this.#control(out, 0x8, closePayload(code, reason));
+  }
+
+  /** Appends a close frame with a payload made by {@link closePayload}. */
+  closeFrame(out: WriteBuf, payload: Uint8Array): void {
+    this.#control(out, 0x8, payload);
   }
 
   #control(out: WriteBuf, op: number, data: Uint8Array): void {

@@ -154,9 +154,12 @@ export function checkProtocols(protocols: readonly string[]): void {
 }
 
 /**
- * The bytes of the opening handshake request. Throws `TypeError` for a bad
- * URL, subprotocol or header (including header injection attempts and names
- * the handshake owns).
+ * The bytes of the opening handshake request. Credentials in the URL
+ * (`ws://user:pass@host/`) are sent as a Basic `Authorization` header, never
+ * in the request line or `Host`. Throws `TypeError` for a bad URL,
+ * subprotocol or header (including header injection attempts, names the
+ * handshake owns, and credentials given both in the URL and as an
+ * `Authorization` header).
  *
  * @example
  * ```ts
@@ -190,9 +193,15 @@ export function encodeHandshake(req: HandshakeRequest): Uint8Array {
     checkProtocols(req.protocols);
     s += `Sec-WebSocket-Protocol: ${req.protocols.join(", ")}\r\n`;
   }
+  const credentials = basicCredentials(url);
   for (const [name, value] of headerEntries(req.headers)) {
     checkHeader(name, value);
     const lower = name.toLowerCase();
+    if (lower === "authorization" && credentials !== null) {
+      throw new TypeError(
+        "Expected credentials in the URL or an Authorization header, got both",
+      );
+    }
     if (
       FORBIDDEN.has(lower) || (lower === "origin" && req.origin !== undefined)
     ) {
@@ -202,10 +211,30 @@ export function encodeHandshake(req: HandshakeRequest): Uint8Array {
     }
     s += `${name}: ${value}\r\n`;
   }
+  if (credentials !== null) s += `Authorization: Basic ${credentials}\r\n`;
   s += "\r\n";
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
+}
+
+/**
+ * The `user:password` of a URL, percent-decoded and base64-encoded for
+ * Basic authentication (RFC 7617, UTF-8), or `null` when it has none.
+ */
+function basicCredentials(url: URL): string | null {
+  if (url.username === "" && url.password === "") return null;
+  let pair: string;
+  try {
+    pair = `${decodeURIComponent(url.username)}:${
+      decodeURIComponent(url.password)
+    }`;
+  } catch {
+    throw new TypeError(
+      "Expected percent-encoded UTF-8 credentials in the URL, got a malformed escape",
+    );
+  }
+  return base64(encoder.encode(pair));
 }
 
 function hasToken(value: string | null, token: string): boolean {

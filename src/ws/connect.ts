@@ -1,0 +1,335 @@
+/**
+ * `connect()`: checks the options, dials, runs the opening handshake and
+ * returns an open {@link WsClient}.
+ *
+ * @module
+ */
+
+import {
+  HandshakeError,
+  HttpProtocolError,
+  NetworkError,
+  TimeoutError,
+} from "../errors.ts";
+import {
+  boolean,
+  check,
+  func,
+  headers,
+  integer,
+  number,
+  pick,
+  type Rule,
+  type Rules,
+  signal,
+  string,
+  strings,
+} from "../options.ts";
+import {
+  READ_BUF_RULES,
+  ReadBuf,
+  type ReadBufOptions,
+} from "../codec/read_buf.ts";
+import { HeadReader } from "../codec/http/head.ts";
+import { FrameReader } from "../codec/ws/frame_reader.ts";
+import {
+  encodeHandshake,
+  generateKey,
+  validateHandshake,
+} from "../codec/ws/handshake.ts";
+import {
+  caCertsRule,
+  dial,
+  hostnameOf,
+  portOf,
+  type Transport,
+} from "../transport.ts";
+import { HEARTBEAT_RULES, type HeartbeatOptions } from "./heartbeat.ts";
+import { writeAll } from "./send_queue.ts";
+import { type ClientConfig, WsClient } from "./client.ts";
+
+/**
+ * Options for {@link connect}. Sizes are bytes, times are milliseconds.
+ * Unknown names and values of the wrong type are refused with a
+ * `TypeError` naming the option; values out of range with a `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@x/nexus-ws";
+ * const options: ConnectOptions = { bufferCapacity: 1 << 20, protocols: ["v2.feed"], headers: { "X-Api-Key": "k" } };
+ * console.assert(options.autoPong === undefined);
+ * ```
+ */
+export interface ConnectOptions extends ReadBufOptions {
+  /** Extra handshake headers. CR/LF/NUL and names the handshake owns are refused (`TypeError`). */
+  headers?: Record<string, string> | Iterable<readonly [string, string]>;
+  /** Subprotocols to offer, in preference order. */
+  protocols?: string[];
+  /** `Origin` header to send. */
+  origin?: string;
+  /** Extra PEM root certificates for `wss:` (the system roots stay trusted). */
+  caCerts?: string[];
+  /** Run over this transport instead of dialing the URL (the URL still gives Host and path). */
+  transport?: Transport;
+  /** Most frames a message may arrive in. Default 131072. */
+  maxFragments?: number;
+  /** Largest handshake response head. Default 16384. */
+  maxHeadSize?: number;
+  /** Answer pings with pongs automatically. Default `true`. */
+  autoPong?: boolean;
+  /** Called with each ping's payload (a borrowed view). */
+  onPing?: (data: Uint8Array) => void;
+  /** Called with each pong's payload (a borrowed view). */
+  onPong?: (data: Uint8Array) => void;
+  /** Bound on dial + TLS + handshake. Default 10000. */
+  handshakeTimeout?: number;
+  /**
+   * Bound on the closing handshake (ours or the server's) and the TCP
+   * teardown after it. Default 5000. `0` closes the socket right after
+   * sending our close frame.
+   */
+  closeTimeout?: number;
+  /** Aborts the connect (dial and handshake). */
+  signal?: AbortSignal;
+  /**
+   * Sends wait (their promise stays pending, in call order) while more than
+   * this many bytes are encoded but not yet written. Default 1 MiB.
+   */
+  maxBufferedAmount?: number;
+  /** Messages `readable` may queue ahead of its consumer. Default 16. */
+  readableHighWaterMark?: number;
+  /**
+   * Dead-peer detection: a ping after `interval` ms without a frame from the
+   * server; the connection fails with {@link TimeoutError} when nothing
+   * arrives within `timeout` ms of that ping (while `recv()` waits on the
+   * socket). Off by default. See {@link HeartbeatOptions}.
+   */
+  heartbeat?: HeartbeatOptions;
+}
+
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const transportRule: Rule = (v, name) => {
+  const t = v as Partial<Transport> | null;
+  if (
+    t === null || typeof t !== "object" || typeof t.read !== "function" ||
+    typeof t.write !== "function" || typeof t.close !== "function"
+  ) {
+    throw new TypeError(
+      `Expected option "${name}" to be a Transport (read, write and close methods), got ${
+        t === null ? "null" : typeof t
+      }`,
+    );
+  }
+};
+
+const heartbeatRule: Rule = (v, name) => {
+  check(v, HEARTBEAT_RULES, name);
+  if ((v as HeartbeatOptions).interval === undefined) {
+    throw new TypeError(
+      `Expected option "${name}.interval" to be a number, got undefined`,
+    );
+  }
+};
+
+/** The rules of {@link ConnectOptions}. */
+export const CONNECT_RULES: Rules = {
+  ...READ_BUF_RULES,
+  headers,
+  protocols: strings,
+  origin: string,
+  caCerts: caCertsRule,
+  transport: transportRule,
+  maxFragments: integer(1),
+  maxHeadSize: integer(64),
+  autoPong: boolean,
+  onPing: func,
+  onPong: func,
+  handshakeTimeout: number(1, MAX_TIMER_MS),
+  closeTimeout: number(0, MAX_TIMER_MS),
+  signal,
+  maxBufferedAmount: integer(0),
+  readableHighWaterMark: integer(0),
+  heartbeat: heartbeatRule,
+};
+
+/**
+ * The `ws:` / `wss:` URL to connect to. `http:` and `https:` are taken as
+ * `ws:` and `wss:`, as the WHATWG `WebSocket` constructor does; any other
+ * scheme is a `TypeError`.
+ */
+function wsUrl(url: string | URL): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError(
+      `Expected a ws:, wss:, http: or https: URL, got ${
+        JSON.stringify(String(url))
+      }`,
+    );
+  }
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  else if (u.protocol !== "ws:" && u.protocol !== "wss:") {
+    throw new TypeError(
+      `Expected a ws:, wss:, http: or https: URL, got "${u.protocol}"`,
+    );
+  }
+  return u;
+}
+
+/** Everything `connect()` prepares before any I/O. */
+interface Plan {
+  url: URL;
+  key: string;
+  protocols: string[];
+  request: Uint8Array;
+  rb: ReadBuf;
+  reader: FrameReader;
+  heads: HeadReader;
+  handshakeTimeout: number;
+  cfg: ClientConfig;
+}
+
+/** Checks the options and prepares the handshake: throws before any I/O. */
+function plan(url: string | URL, options: ConnectOptions): Plan {
+  check(options, CONNECT_RULES, "connect()");
+  const u = wsUrl(url);
+  const key = generateKey();
+  const protocols = options.protocols ?? [];
+  const request = encodeHandshake({
+    url: u,
+    key,
+    origin: options.origin,
+    protocols,
+    headers: options.headers,
+  });
+  const rb = new ReadBuf(pick(options, READ_BUF_RULES));
+  return {
+    url: u,
+    key,
+    protocols,
+    request,
+    rb,
+    reader: new FrameReader({
+      maxMessageSize: rb.maxMessageSize,
+      maxFragments: options.maxFragments,
+    }),
+    heads: new HeadReader({ maxHeadSize: options.maxHeadSize ?? 16384 }),
+    handshakeTimeout: options.handshakeTimeout ?? 10000,
+    cfg: {
+      autoPong: options.autoPong ?? true,
+      onPing: options.onPing,
+      onPong: options.onPong,
+      closeTimeout: options.closeTimeout ?? 5000,
+      maxBufferedAmount: options.maxBufferedAmount ?? 1 << 20,
+      readableHighWaterMark: options.readableHighWaterMark ?? 16,
+      heartbeat: options.heartbeat,
+    },
+  };
+}
+
+/** Writes the request and reads the `101` answer; returns the subprotocol. */
+async function handshake(t: Transport, p: Plan): Promise<string> {
+  await io(p, () => writeAll(t, p.request, p.request.length));
+  for (;;) {
+    let head;
+    try {
+      head = p.heads.read(p.rb);
+    } catch (err) {
+      if (!(err instanceof HttpProtocolError)) throw err;
+      throw new HandshakeError(
+        `Expected a valid handshake response: ${err.message}`,
+        0,
+        undefined,
+        { cause: err },
+      );
+    }
+    if (head !== null) {
+      return validateHandshake(head, p.key, p.protocols).protocol;
+    }
+    const n = await io(p, () => t.read(p.rb.spare()));
+    if (n === null) {
+      throw new HandshakeError(
+        "Expected a handshake response, got end of stream",
+      );
+    }
+    p.rb.commit(n);
+  }
+}
+
+/** Runs a socket call of the handshake; its failure is a {@link NetworkError}. */
+async function io<T>(p: Plan, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (cause) {
+    throw new NetworkError("io", hostnameOf(p.url), portOf(p.url), { cause });
+  }
+}
+
+/**
+ * Opens a WebSocket connection: dials `ws:` / `wss:` (TLS verified against
+ * the system roots plus `caCerts`), sends the handshake, validates the
+ * `101` answer and returns an open {@link WsClient}. `http:` / `https:`
+ * URLs are taken as `ws:` / `wss:` (as the WHATWG `WebSocket` does);
+ * credentials in the URL (`wss://user:pass@host/`) are sent as a Basic
+ * `Authorization` header.
+ *
+ * Bad options throw `TypeError` / `RangeError` before anything is dialed.
+ * A failed dial (DNS, refused, unreachable, TLS) rejects with
+ * {@link NetworkError}; a refused handshake with {@link HandshakeError};
+ * the bound is `handshakeTimeout` ({@link TimeoutError}); an abort rejects
+ * with the signal's reason.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@x/nexus-ws";
+ * const ws = await connect("wss://stream.example.com/ws", { protocols: ["v1"] });
+ * await ws.sendText(JSON.stringify({ op: "subscribe", channel: "ticker" }));
+ * for (let msg = await ws.recv(); msg !== null; msg = await ws.recv()) {
+ *   console.log(msg.text());
+ * }
+ * ```
+ */
+export async function connect(
+  url: string | URL,
+  options: ConnectOptions = {},
+): Promise<WsClient> {
+  const p = plan(url, options);
+  const outer = options.signal;
+  outer?.throwIfAborted();
+  const ac = new AbortController();
+  let transport: Transport | undefined = options.transport;
+  const onAbort = () => ac.abort(outer!.reason);
+  outer?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    ac.abort(
+      new TimeoutError(
+        `Expected the handshake with ${p.url.host} to complete within ${p.handshakeTimeout} ms, it did not`,
+      ),
+    );
+  }, p.handshakeTimeout);
+  const closeOnAbort = () => transport?.close();
+  ac.signal.addEventListener("abort", closeOnAbort, { once: true });
+  try {
+    transport ??= await dial(p.url, {
+      caCerts: options.caCerts,
+      signal: ac.signal,
+    });
+    ac.signal.throwIfAborted();
+    const protocol = await handshake(transport, p);
+    return new WsClient(transport, p.rb, p.reader, protocol, p.cfg);
+  } catch (err) {
+    try {
+      transport?.close();
+    } catch { /* already closed */ }
+    if (ac.signal.aborted) throw ac.signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    ac.signal.removeEventListener("abort", closeOnAbort);
+    outer?.removeEventListener("abort", onAbort);
+  }
+}

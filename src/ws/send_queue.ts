@@ -1,0 +1,176 @@
+/**
+ * `SendQueue`: the write side of a connection. Frames are encoded into one
+ * buffer while the previous batch is being written from the other, so
+ * frames from many tasks go out whole, in call order, in as few socket
+ * writes as possible; sends over the `maxBufferedAmount` mark wait their
+ * turn in call order instead of buffering without bound.
+ *
+ * @module
+ */
+
+import { WriteBuf } from "../codec/ws/frame_writer.ts";
+import type { Transport } from "../transport.ts";
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  const d = {} as Deferred;
+  d.promise = new Promise<void>((res, rej) => {
+    d.resolve = res;
+    d.reject = rej;
+  });
+  d.promise.catch(() => {}); // a send nobody awaits must not become an unhandled rejection
+  return d;
+}
+
+interface Waiting {
+  encode: () => void;
+  resolve: (p: Promise<void>) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Writes all of `bytes[0, len)`. */
+export async function writeAll(
+  t: Transport,
+  bytes: Uint8Array,
+  len: number,
+): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    off += await t.write(
+      off === 0 && len === bytes.length ? bytes : bytes.subarray(off, len),
+    );
+  }
+}
+
+/**
+ * The send side of one connection over a {@link Transport}. Encode a frame
+ * into {@link SendQueue.out} when {@link SendQueue.admits} says so, then
+ * {@link SendQueue.flush}; otherwise hand the encoding to
+ * {@link SendQueue.wait}. A failed write rejects its batch and every
+ * waiting send with what `onWriteError` makes of the cause.
+ */
+export class SendQueue {
+  #t: Transport;
+  #max: number;
+  #onWriteError: (cause: unknown) => Error;
+  #out = new WriteBuf();
+  #alt = new WriteBuf();
+  #batch: Deferred | null = null;
+  #writing = false;
+  #inFlight = 0;
+  #waiting: Waiting[] = [];
+
+  /** A queue writing to `transport`, holding at most `maxBufferedAmount` bytes. */
+  constructor(
+    transport: Transport,
+    maxBufferedAmount: number,
+    onWriteError: (cause: unknown) => Error,
+  ) {
+    this.#t = transport;
+    this.#max = maxBufferedAmount;
+    this.#onWriteError = onWriteError;
+  }
+
+  /** The buffer the next frames are encoded into. */
+  get out(): WriteBuf {
+    return this.#out;
+  }
+
+  /** Bytes encoded but not yet written (waiting sends are not counted). */
+  get bufferedAmount(): number {
+    return this.#out.length + this.#inFlight;
+  }
+
+  /** Whether a send may encode now: no one waiting, not over the mark. */
+  admits(): boolean {
+    return this.#waiting.length === 0 &&
+      this.#out.length + this.#inFlight <= this.#max;
+  }
+
+  /** Whether the buffered bytes are within the mark (pongs and pings check it). */
+  underMark(): boolean {
+    return this.#out.length + this.#inFlight <= this.#max;
+  }
+
+  /**
+   * Queues the frames in {@link SendQueue.out} for writing; resolves when
+   * the batch holding them is written.
+   */
+  flush(): Promise<void> {
+    let b = this.#batch;
+    if (b === null) b = this.#batch = deferred();
+    if (!this.#writing) this.#writeLoop();
+    return b.promise;
+  }
+
+  /**
+   * Queues a send that must wait its turn: `encode` runs (appending its
+   * frame to {@link SendQueue.out}) once every earlier send is encoded and
+   * the buffered bytes are under the mark. Resolves once written.
+   */
+  wait(encode: () => void): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ encode, resolve, reject });
+    });
+    p.catch(() => {}); // a send nobody awaits must not become an unhandled rejection
+    return p;
+  }
+
+  /** Rejects every waiting send with `err` (e.g. nothing may follow a close frame). */
+  rejectWaiting(err: unknown): void {
+    const q = this.#waiting;
+    if (q.length === 0) return;
+    this.#waiting = [];
+    for (const job of q) job.reject(err);
+  }
+
+  /** Lets waiting sends encode, in order, while under the mark. */
+  #pump(): void {
+    const q = this.#waiting;
+    while (q.length > 0 && this.underMark()) {
+      const job = q.shift()!;
+      try {
+        job.encode();
+        job.resolve(this.flush());
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#out.length > 0) {
+        const buf = this.#out, batch = this.#batch!;
+        this.#out = this.#alt;
+        this.#alt = buf;
+        this.#batch = null;
+        this.#inFlight = buf.length;
+        try {
+          await writeAll(this.#t, buf.bytes, buf.length);
+          batch.resolve();
+        } catch (cause) {
+          const e = this.#onWriteError(cause);
+          batch.reject(e);
+          (this.#batch as Deferred | null)?.reject(e);
+          this.#batch = null;
+          this.#out.clear();
+          this.rejectWaiting(e);
+          return;
+        } finally {
+          buf.clear();
+          this.#inFlight = 0;
+        }
+        this.#pump();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+}

@@ -1,6 +1,7 @@
 /**
- * The measured effect of the receive-buffer tunables on the borrowed path:
- * `bufferCapacity`, `compactAt`, `maxReadSize`. Each group's baseline is the
+ * The measured effect of the receive-buffer tunables on the fastest loop
+ * (`tryRecv() ?? await recv()`, one byte of each payload read in place:
+ * `recvNexusInPlace`): `bufferCapacity`, `compactAt`, `maxReadSize`. Each group's baseline is the
  * default setting; numbers land in docs/tuning.md.
  *
  * `deno bench --allow-net --allow-read --allow-run --allow-env bench/tuning_bench.ts`
@@ -9,7 +10,7 @@
  */
 
 import { startFeedServer, TICK_BYTES } from "./feed_server.ts";
-import { recvNexusBorrowed } from "./feed_clients.ts";
+import { recvNexusInPlace } from "./feed_clients.ts";
 import type { ConnectOptions } from "../mod.ts";
 
 const MESSAGES = 1_000_000;
@@ -30,7 +31,7 @@ function variant(
     n: 8,
     warmup: 2,
     async fn() {
-      const r = await recvNexusBorrowed(url, { client });
+      const r = await recvNexusInPlace(url, { client });
       if (r.messages !== MESSAGES || r.bytes !== MESSAGES * TICK_BYTES) {
         throw new Error(`Expected ${MESSAGES} messages, got ${r.messages}`);
       }

@@ -8,10 +8,22 @@
  * client the identical byte stream: {@link MESSAGES} text frames, each a
  * 77-byte JSON quote tick, then a close frame 1000. One iteration is one
  * client connecting, receiving all of them and seeing the close, so
- * messages/s = {@link MESSAGES} × iter/s. The native `WebSocket` is the
- * baseline of the group.
+ * messages/s = {@link MESSAGES} × iter/s (1,000,000 77-byte ticks per
+ * iteration).
  *
- * A second group measures the ceiling: the same stream read with plain
+ * The loops are those of `feed_clients.ts` / `feed_clients_npm.ts`, each
+ * bench named by its loop's label (exactly what it runs). One group per
+ * comparison ({@link comparisonOf}), its native `WebSocket` loop the
+ * baseline:
+ *
+ * - a string per message: like for like with native `e.data`;
+ * - a parsed JSON object per message: like for like with native
+ *   `JSON.parse(e.data)`;
+ * - the payload as bytes, no string: NOT like for like with native `e.data`
+ *   (the native `WebSocket` has no loop without a string), so that group
+ *   runs the native `e.data` loop again as its baseline.
+ *
+ * A last group measures the ceiling: the same stream read with plain
  * `conn.read()` and no WebSocket parsing at all. If a client gets close to
  * it, the server (or the loopback) is the bottleneck, not the client.
  *
@@ -20,20 +32,17 @@
 
 import { FRAME_BYTES, startFeedServer, TICK_BYTES } from "./feed_server.ts";
 import {
+  comparisonOf,
+  FEED_LOOPS,
+  type FeedLoop,
   type FeedResult,
-  recvNative,
-  recvNexusBorrowed,
-  recvNexusText,
-  recvNexusView,
   recvRawTcp,
+  type Work,
 } from "./feed_clients.ts";
-import { recvNpmWs } from "./feed_clients_npm.ts";
+import { NPM_FEED_LOOPS } from "./feed_clients_npm.ts";
 
 /** Messages received per iteration. */
 const MESSAGES = 1_000_000;
-const GROUP = `ws feed: ${
-  MESSAGES / 1e6
-}M × ${TICK_BYTES}-byte JSON ticks per iter`;
 
 const feed = await startFeedServer();
 feed.unref(); // the server process exits when this one does (its stdin closes)
@@ -47,48 +56,28 @@ function expectAll(r: FeedResult): void {
   }
 }
 
-const common = { group: GROUP, n: 10, warmup: 3 };
+function bench(group: string, loop: FeedLoop, baseline: boolean): void {
+  Deno.bench({
+    name: loop.label,
+    group,
+    baseline,
+    n: 10,
+    warmup: 3,
+    async fn() {
+      expectAll(await loop.run(url));
+    },
+  });
+}
 
-Deno.bench({
-  name: "native WebSocket (MessageEvent, string data)",
-  baseline: true,
-  ...common,
-  async fn() {
-    expectAll(await recvNative(url));
-  },
-});
-
-Deno.bench({
-  name: "nexus tryRecv() ?? recv(), borrowed bytes in place (m.bytes)",
-  ...common,
-  async fn() {
-    expectAll(await recvNexusBorrowed(url));
-  },
-});
-
-Deno.bench({
-  name: "nexus await recv(), borrowed view (m.data)",
-  ...common,
-  async fn() {
-    expectAll(await recvNexusView(url));
-  },
-});
-
-Deno.bench({
-  name: "nexus tryRecv() ?? recv(), decoded (m.text())",
-  ...common,
-  async fn() {
-    expectAll(await recvNexusText(url));
-  },
-});
-
-Deno.bench({
-  name: "npm ws (message event, Buffer)",
-  ...common,
-  async fn() {
-    expectAll(await recvNpmWs(url));
-  },
-});
+const loops = [...FEED_LOOPS, ...NPM_FEED_LOOPS];
+for (const work of ["string", "json", "bytes"] satisfies Work[]) {
+  const { title, verdict, baseline } = comparisonOf(work);
+  const group = `ws feed, ${title}: ${verdict}`;
+  bench(group, baseline, true);
+  for (const loop of loops) {
+    if (loop.work === work && loop !== baseline) bench(group, loop, false);
+  }
+}
 
 Deno.bench({
   name: "raw TCP reads, no WebSocket parsing (server + loopback ceiling)",

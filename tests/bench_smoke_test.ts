@@ -13,13 +13,18 @@ import {
   TICKS_PER_BLOCK,
 } from "../bench/feed_server.ts";
 import {
-  recvNative,
-  recvNexusBorrowed,
-  recvNexusText,
-  recvNexusView,
+  comparisonOf,
+  FEED_LOOPS,
+  NATIVE_JSON,
+  NATIVE_STRING,
   recvRawTcp,
+  type Work,
 } from "../bench/feed_clients.ts";
-import { recvNpmWs } from "../bench/feed_clients_npm.ts";
+import { NPM_FEED_LOOPS } from "../bench/feed_clients_npm.ts";
+
+/** Every receive loop the benches and the demo run. */
+const ALL_LOOPS = [...FEED_LOOPS, ...NPM_FEED_LOOPS];
+const WORKS: Work[] = ["string", "json", "bytes"];
 
 const encoder = new TextEncoder();
 const KEY = "x3JJHMbDL1EzLkh9GBhXDw==";
@@ -255,11 +260,10 @@ Deno.test("Every bench receive loop counts exactly the messages and bytes the se
   const count = 10_000;
   const url = feed.url({ count });
   const expected = { messages: count, bytes: count * TICK_BYTES };
-  assert.deepEqual(await recvNexusBorrowed(url), expected);
-  assert.deepEqual(await recvNexusView(url), expected);
-  assert.deepEqual(await recvNexusText(url), expected);
-  assert.deepEqual(await recvNative(url), expected);
-  assert.deepEqual(await recvNpmWs(url), expected);
+  assert.equal(ALL_LOOPS.length, 10);
+  for (const loop of ALL_LOOPS) {
+    assert.deepEqual(await loop.run(url), expected, loop.label);
+  }
   assert.deepEqual(
     await recvRawTcp(feed.port, `/?count=${count}`, FRAME_BYTES),
     {
@@ -269,18 +273,120 @@ Deno.test("Every bench receive loop counts exactly the messages and bytes the se
   );
 });
 
-Deno.test("The receive loops report progress every progressEvery messages", async () => {
-  await using feed = await startFeedServer();
-  const seen: number[] = [];
-  const r = await recvNexusBorrowed(feed.url({ count: 5000 }), {
-    progressEvery: 1024,
-    onProgress: (n) => seen.push(n),
-  });
-  assert.equal(r.messages, 5000);
-  assert.deepEqual(seen, [1024, 2048, 3072, 4096]);
+Deno.test("The receive loops that check payloads reject a feed whose messages are not ticks", async () => {
+  // Valid JSON, but neither starting with "{" nor a BTC-USD tick.
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => {
+        socket.send('{"s":"BTC-USD"}');
+        socket.send("[1]");
+        socket.send('{"s":"ETH-USD"}');
+        socket.close(1000);
+      };
+      return response;
+    },
+  );
+  try {
+    const url = `ws://127.0.0.1:${server.addr.port}/`;
+    const checked = ALL_LOOPS.filter((l) =>
+      l.work === "json" || l.label.endsWith("in place")
+    );
+    assert.equal(checked.length, 4);
+    for (const loop of checked) {
+      await assert.rejects(
+        loop.run(url),
+        (e: Error) => {
+          assert.match(
+            e.message,
+            loop.work === "json"
+              ? /^Expected a tick of BTC-USD in all 3 messages, got 1$/
+              : /^Expected a first byte "\{" in all 3 messages, got 2$/,
+            loop.label,
+          );
+          return true;
+        },
+        loop.label,
+      );
+    }
+  } finally {
+    await server.shutdown();
+  }
 });
 
-Deno.test("The demo runs to completion and prints a result for every client", async () => {
+Deno.test("Every loop's label is its client and exactly its loop, and no two loops share one", () => {
+  const labels = ALL_LOOPS.map((l) => l.label);
+  assert.equal(new Set(labels).size, labels.length, labels.join("\n"));
+  for (const l of ALL_LOOPS) {
+    assert.equal(l.label, `${l.client}: ${l.loop}`);
+    assert.ok(WORKS.includes(l.work), l.label);
+  }
+  assert.deepEqual(
+    FEED_LOOPS.map((l) => l.label),
+    [
+      "native WebSocket: onmessage, e.data",
+      "nexus: await recv(), m.text()",
+      "nexus: tryRecv() ?? await recv(), m.text()",
+      "native WebSocket: onmessage, JSON.parse(e.data)",
+      "nexus: await recv(), m.json()",
+      "nexus: await recv(), m.data",
+      "nexus: tryRecv() ?? await recv(), m.bytes[m.offset] in place",
+    ],
+  );
+});
+
+Deno.test("A loop is called like for like with native only when the native loop does the same work", () => {
+  assert.equal(comparisonOf("string").baseline, NATIVE_STRING);
+  assert.equal(comparisonOf("json").baseline, NATIVE_JSON);
+  assert.equal(comparisonOf("bytes").baseline, NATIVE_STRING);
+  for (const work of WORKS) {
+    const c = comparisonOf(work);
+    assert.equal(c.likeForLike, c.baseline.work === work, work);
+    assert.equal(c.baseline.client, "native WebSocket");
+    assert.match(
+      c.heading,
+      c.likeForLike ? /: like for like$/ : /: NOT like for like: /,
+    );
+    assert.ok(c.heading.includes(c.baseline.label), c.heading);
+  }
+  // Every work has nexus loops, and npm ws has one loop per work.
+  for (const work of WORKS) {
+    assert.ok(FEED_LOOPS.some((l) => l.client === "nexus" && l.work === work));
+    assert.equal(NPM_FEED_LOOPS.filter((l) => l.work === work).length, 1);
+  }
+});
+
+Deno.test("Every receive loop reports progress every progressEvery messages", async () => {
+  await using feed = await startFeedServer();
+  const url = feed.url({ count: 5000 });
+  for (const loop of ALL_LOOPS) {
+    const seen: number[] = [];
+    const r = await loop.run(url, {
+      progressEvery: 1024,
+      onProgress: (n, bytes) => {
+        assert.equal(bytes, n * TICK_BYTES, loop.label);
+        seen.push(n);
+      },
+    });
+    assert.equal(r.messages, 5000, loop.label);
+    assert.deepEqual(seen, [1024, 2048, 3072, 4096], loop.label);
+  }
+});
+
+Deno.test("docs/performance.md names every feed loop by its label", async () => {
+  const doc = await Deno.readTextFile(
+    new URL("../docs/performance.md", import.meta.url),
+  );
+  for (const loop of ALL_LOOPS) {
+    assert.ok(
+      doc.includes(loop.label),
+      `Expected docs/performance.md to name "${loop.label}"`,
+    );
+  }
+});
+
+Deno.test("The demo runs every loop, counts whole blocks of ticks for each, and says which comparisons are like for like", async () => {
   const root = new URL("../", import.meta.url);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -299,20 +405,41 @@ Deno.test("The demo runs to completion and prints a result for every client", as
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, `demo failed:\n${stdout}\n${stderr}`);
-  for (
-    const name of [
-      "nexus recv() borrowed",
-      "nexus recv() text()",
-      "native WebSocket",
-    ]
-  ) {
-    const row = stdout.split("\n").find((l) =>
-      l.startsWith(`  ${name}`) && l.endsWith("x")
+  const lines = stdout.split("\n");
+  for (const loop of FEED_LOOPS) {
+    // The label on its own line, its progress lines under it, the last one "done".
+    const at = lines.indexOf(`  ${loop.label}`);
+    assert.ok(
+      at >= 0,
+      `Expected a progress block for ${loop.label}:\n${stdout}`,
     );
-    assert.ok(row, `Expected a result row for ${name} in:\n${stdout}`);
-    const mps = Number(
-      row.slice(2 + 24).trim().split(/\s+/)[0].replaceAll(",", ""),
+    const done = lines.slice(at + 1).find((l) => l.endsWith("  done"));
+    assert.ok(done, `Expected a done line for ${loop.label}`);
+    const messages = Number(done.trim().split(/\s+/)[0].replaceAll(",", ""));
+    assert.ok(
+      messages > 0 && messages % TICKS_PER_BLOCK === 0,
+      `Expected whole blocks of ${TICKS_PER_BLOCK} ticks for ${loop.label}, got ${done}`,
     );
-    assert.ok(mps > 0, `Expected messages/s > 0 for ${name}, got ${row}`);
+  }
+  for (const work of WORKS) {
+    const { title, verdict, baseline } = comparisonOf(work);
+    const at = lines.findIndex((l) =>
+      l.toLowerCase() === `  ${title}, vs ${baseline.label}:`.toLowerCase()
+    );
+    assert.ok(at >= 0, `Expected a table for ${title}:\n${stdout}`);
+    assert.equal(lines[at + 1], `  ${verdict}`);
+    const table = lines.slice(at + 3, lines.indexOf("", at));
+    const rowLabels = [
+      baseline,
+      ...FEED_LOOPS.filter((l) => l.work === work && l !== baseline),
+    ].map((l) => l.label);
+    assert.equal(table.length, rowLabels.length, table.join("\n"));
+    table.forEach((row, i) => {
+      assert.ok(row.startsWith(`    ${rowLabels[i]} `), row);
+      assert.match(
+        row,
+        i === 0 ? / {2}1\.00x \(baseline\)$/ : / {2}\d+\.\d\dx$/,
+      );
+    });
   }
 });

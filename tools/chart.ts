@@ -4,9 +4,16 @@
  * bench group, each bar the speed relative to the group's baseline
  * (baseline avg time / bench avg time, so 2.0× means twice as fast).
  *
+ * The chart adds no labels of its own: a panel's title is the bench group
+ * (wrapped) and its baseline, a bar's label is the bench name. In the feed
+ * bench (`bench/ws_feed_bench.ts`) those come from `bench/feed_clients.ts`:
+ * a bench name is exactly the loop it runs, and a group says what each loop
+ * makes of a message and whether the comparison with its native baseline is
+ * like for like.
+ *
  * Usage:
- *   deno task bench:json > bench.json   # or: deno bench --json ... > bench.json
- *   deno run --allow-read --allow-write tools/chart.ts bench.json docs/performance.svg
+ *   deno task chart   # runs the feed and HTTP benches with --json, then this:
+ *   deno run --allow-read --allow-write tools/chart.ts bench-results.json docs/performance.svg
  *
  * @module
  */
@@ -37,15 +44,44 @@ export function rowsOf(json: any): Row[] {
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** Most characters in one line of a panel title before it wraps. */
+const TITLE_CHARS = 100;
+
+/** Splits `text` at spaces into lines of at most `max` characters (a longer word keeps its own line). */
+export function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return line ? [...lines, line] : lines;
+}
+
+/** A panel's title: the group (the bench file names what it compares), then its baseline. */
+function panelTitle(group: string, baseline: string): string[] {
+  return [
+    ...wrap(group, TITLE_CHARS),
+    ...wrap(`baseline: ${baseline}`, TITLE_CHARS),
+  ];
+}
+
 /** Builds the SVG text for the rows. */
 export function renderSvg(rows: Row[], title: string): string {
   const groups = [...new Set(rows.map((r) => r.group))];
+  const baseOf = (rs: Row[]) => rs.find((r) => r.baseline) ?? rs[0];
   // label column wide enough for the longest name (~7 px a character at 13 px)
   const longest = Math.max(...rows.map((r) => r.name.length));
   const left = Math.max(200, Math.ceil(longest * 7) + 24);
   const titleWidth = Math.max(
-    ...groups.map((g) => (g.length + 40) * 8),
-    0,
+    ...groups.flatMap((g) =>
+      panelTitle(g, baseOf(rows.filter((r) => r.group === g)).name)
+    ).map((line) => line.length * 8 + 32),
+    title.length * 9 + 32,
   );
   const W = Math.max(left + 560, titleWidth), barH = 26, gap = 8, right = 90;
   const panelPad = 44;
@@ -53,14 +89,17 @@ export function renderSvg(rows: Row[], title: string): string {
   const parts: string[] = [];
   for (const g of groups) {
     const rs = rows.filter((r) => r.group === g);
-    const base = rs.find((r) => r.baseline) ?? rs[0];
+    const base = baseOf(rs);
     const ratios = rs.map((r) => base.avg / r.avg);
     const max = Math.max(...ratios, 1);
-    parts.push(
-      `<text x="16" y="${y}" font-size="15" font-weight="bold">${
-        esc(g)
-      } (baseline: ${esc(base.name)})</text>`,
-    );
+    for (const [i, line] of panelTitle(g, base.name).entries()) {
+      if (i > 0) y += 19;
+      parts.push(
+        `<text x="16" y="${y}" font-size="15"${
+          line.startsWith("baseline: ") ? "" : ' font-weight="bold"'
+        }>${esc(line)}</text>`,
+      );
+    }
     y += 14;
     rs.forEach((r, i) => {
       const w = ((W - left - right) * ratios[i]) / max;

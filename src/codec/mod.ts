@@ -14,3 +14,7 @@ export * from "./ws/sha1.ts";
 export * from "./ws/frame_reader.ts";
 export * from "./ws/frame_writer.ts";
 export * from "./ws/handshake.ts";
+export * from "./proxy/errors.ts";
+export * from "./proxy/handshake.ts";
+export * from "./proxy/http_connect.ts";
+export * from "./proxy/socks5.ts";

@@ -288,6 +288,21 @@ Deno.test("CONNECT answered 407 with credentials says they were refused, and nev
   ok(run.error!.message.endsWith(": the proxy refused the credentials"));
 });
 
+Deno.test("CONNECT answered 401 (tinyproxy's answer to wrong credentials) is an auth failure too", () => {
+  const run = answer(
+    'HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm="Tinyproxy"\r\n\r\n',
+    { credentials: CREDS },
+  );
+  deepStrictEqual(run.error, {
+    failure: "auth",
+    status: 401,
+    proxy: PROXY,
+    message:
+      "Expected proxy 127.0.0.1:3128 to open a tunnel to example.com:443, got 401 Unauthorized: the proxy refused the credentials",
+    cause: null,
+  });
+});
+
 Deno.test("CONNECT answered 407 asking for another scheme says only Basic is supported", () => {
   const run = answer(
     "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\n\r\n",

@@ -23,8 +23,9 @@ export type ProxyProtocol = "http" | "socks5";
 /**
  * What went wrong with the proxy:
  *
- * - `"auth"`: it wants credentials, or refused the ones sent (HTTP 407,
- *   SOCKS5 "no acceptable method", a failed RFC 1929 sub-negotiation);
+ * - `"auth"`: it wants credentials, or refused the ones sent (HTTP 407, or
+ *   401 as some proxies answer; SOCKS5 "no acceptable method", a failed
+ *   RFC 1929 sub-negotiation);
  * - `"refused"`: it answered and would not open the tunnel (any other
  *   non-2xx HTTP status, a SOCKS5 reply code other than 0);
  * - `"protocol"`: its answer was not valid for the protocol (not HTTP, a

@@ -172,7 +172,8 @@ function encodeRequest(
  * - 2xx: the tunnel is open; `Content-Length` / `Transfer-Encoding` of the
  *   answer are ignored (RFC 9110 §9.3.6) and every byte after the head is
  *   left in the `ReadBuf`: it belongs to the tunnel;
- * - 407: `ProxyError` with failure `"auth"`; 1xx: `"protocol"`; any other
+ * - 407 (and 401, which some proxies send for wrong credentials):
+ *   `ProxyError` with failure `"auth"`; 1xx: `"protocol"`; any other
  *   status: `"refused"`; each with `status`. The body of a refusal is never
  *   read, so its `Content-Length` cannot make the exchange wait;
  * - bytes that cannot start `HTTP/1.`, a bad head, a head over
@@ -310,11 +311,16 @@ export class HttpConnect extends ProxyHandshake {
       );
     }
     let why = "";
-    if (status === 407) {
+    // a 401 to CONNECT can only be about the proxy's own credentials
+    // (tinyproxy 1.11 answers 401, not 407, to wrong ones)
+    const auth = status === 407 || status === 401;
+    if (auth) {
       why = this.#token === null
         ? ": the proxy requires credentials and none were given"
         : ": the proxy refused the credentials";
-      const asked = head.headers.get("proxy-authenticate");
+      const asked = head.headers.get(
+        status === 407 ? "proxy-authenticate" : "www-authenticate",
+      );
       if (asked !== null && !/\bbasic\b/i.test(asked)) {
         why += ` (it asks for ${
           JSON.stringify(clip(asked))
@@ -329,7 +335,7 @@ export class HttpConnect extends ProxyHandshake {
     }
     return this.fail(
       `Expected proxy ${proxy} to open a tunnel to ${this.#target}, ${got}${why}`,
-      { failure: status === 407 ? "auth" : "refused", status },
+      { failure: auth ? "auth" : "refused", status },
     );
   }
 }

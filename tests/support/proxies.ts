@@ -19,6 +19,7 @@
 
 import type { ProxyCredentials } from "../../src/codec/mod.ts";
 import { type Daemon, freePort, startDaemon } from "./process.ts";
+import { openssl } from "./tls.ts";
 
 /** A running proxy. */
 export interface RunningProxy extends AsyncDisposable {
@@ -119,21 +120,9 @@ export async function startTinyproxy(
 }
 
 /** An htpasswd line with an Apache MD5 (`$apr1$`) hash, made by openssl. */
-async function htpasswd(c: ProxyCredentials): Promise<string> {
-  const out = await new Deno.Command("openssl", {
-    args: ["passwd", "-apr1", c.password],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `Expected openssl passwd to succeed, got ${
-        new TextDecoder().decode(out.stderr)
-      }`,
-    );
-  }
-  return `${c.username}:${new TextDecoder().decode(out.stdout).trim()}\n`;
+async function htpasswd(c: ProxyCredentials, dir: string): Promise<string> {
+  const hash = await openssl(["passwd", "-apr1", c.password], dir);
+  return `${c.username}:${hash.trim()}\n`;
 }
 
 /** Starts squid (HTTP CONNECT), with Basic auth when `credentials` are given. */
@@ -158,7 +147,7 @@ export async function startSquid(
     ...(Deno.uid() === 0 ? ["cache_effective_user proxy"] : []),
   ];
   if (credentials) {
-    await Deno.writeTextFile(`${dir}/passwd`, await htpasswd(credentials));
+    await Deno.writeTextFile(`${dir}/passwd`, await htpasswd(credentials, dir));
     await Deno.chmod(`${dir}/passwd`, 0o644);
     conf.push(
       `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,

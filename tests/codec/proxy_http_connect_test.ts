@@ -157,7 +157,7 @@ Deno.test("CONNECT refuses bad targets, options and limits", () => {
       /hostname/,
     );
   }
-  for (const port of [0, 65536, 1.5, -1, NaN, "443"]) {
+  for (const port of [0, 65536, 1.5, -1, NaN, Infinity]) {
     throwsA(
       () => new HttpConnect({ ...TARGET, port: port as number }),
       RangeError,
@@ -182,7 +182,22 @@ Deno.test("CONNECT refuses bad targets, options and limits", () => {
   throwsA(
     () => new HttpConnect({ ...TARGET, maxHeadSize: 10 }),
     RangeError,
-    /maxHeadSize/,
+    /maxHeadSize to be an integer >= 64, got 10/,
+  );
+  throwsA(
+    () => new HttpConnect({ ...TARGET, maxHeaders: -1 }),
+    RangeError,
+    /maxHeaders to be an integer >= 0, got -1/,
+  );
+  throwsA(
+    () => new HttpConnect({ ...TARGET, maxHeaders: "8" as unknown as number }),
+    TypeError,
+    /maxHeaders to be a number, got string/,
+  );
+  throwsA(
+    () => new HttpConnect({ ...TARGET, port: "443" as unknown as number }),
+    TypeError,
+    /port to be a number, got string/,
   );
   throwsA(
     () =>

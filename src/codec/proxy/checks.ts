@@ -67,7 +67,8 @@ function isNameChar(c: number): boolean {
 }
 
 /**
- * Checks a tunnel target (`TypeError` / `RangeError`): an IPv4 or IPv6
+ * Checks a tunnel target (`TypeError` for a wrong type or a bad name,
+ * `RangeError` for a port out of range): an IPv4 or IPv6
  * literal (brackets allowed) or a DNS name of at most 255 letters, digits,
  * `-`, `.` and `_`; a port from 1 to 65535.
  *
@@ -79,6 +80,9 @@ function isNameChar(c: number): boolean {
  */
 export function checkTarget(hostname: unknown, port: unknown): Target {
   const host = checkString("hostname", hostname);
+  if (typeof port !== "number") {
+    throw new TypeError(`Expected port to be a number, got ${typeof port}`);
+  }
   if (
     !Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535
   ) {

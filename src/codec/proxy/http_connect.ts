@@ -54,7 +54,7 @@ export interface HttpConnectOptions {
    * `Proxy-Authorization` too when `credentials` are given.
    */
   headers?: HttpHeadersInit;
-  /** Largest answer head in bytes. Default 16384. */
+  /** Largest answer head in bytes, at least 64. Default 16384. */
   maxHeadSize?: number;
   /** Most header fields in the answer. Default 100. */
   maxHeaders?: number;
@@ -75,11 +75,19 @@ const OWNED = new Set(["host", "content-length", "transfer-encoding"]);
 // "HTTP/1.": the only bytes an answer can start with
 const PREFIX = [72, 84, 84, 80, 47, 49, 46];
 
-function checkLimit(name: string, value: unknown, fallback: number): number {
+function checkLimit(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || (value as number) < 64) {
+  if (typeof value !== "number") {
+    throw new TypeError(`Expected ${name} to be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < min) {
     throw new RangeError(
-      `Expected ${name} to be an integer >= 64, got ${String(value)}`,
+      `Expected ${name} to be an integer >= ${min}, got ${String(value)}`,
     );
   }
   return value as number;
@@ -220,8 +228,8 @@ export class HttpConnect extends ProxyHandshake {
     const target = checkTarget(options.hostname, options.port);
     const credentials = checkCredentials(options.credentials);
     const heads = new HeadReader({
-      maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, 16384),
-      maxHeaders: checkLimit("maxHeaders", options.maxHeaders, 100),
+      maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, 16384, 64),
+      maxHeaders: checkLimit("maxHeaders", options.maxHeaders, 100, 0),
     });
     const token = credentials ? basic(credentials) : null;
     super(

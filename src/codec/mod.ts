@@ -52,3 +52,20 @@ export {
   type HandshakeResult,
   validateHandshake,
 } from "./ws/handshake.ts";
+export {
+  ProxyError,
+  type ProxyErrorInit,
+  type ProxyFailure,
+  type ProxyProtocol,
+} from "./proxy/errors.ts";
+export {
+  type ProxyCredentials,
+  ProxyHandshake,
+  type ProxyStep,
+} from "./proxy/handshake.ts";
+export { HttpConnect, type HttpConnectOptions } from "./proxy/http_connect.ts";
+export {
+  Socks5Connect,
+  type Socks5ConnectOptions,
+  socks5ReplyText,
+} from "./proxy/socks5.ts";

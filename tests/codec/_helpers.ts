@@ -231,7 +231,7 @@ export function describe(reader: FrameReader, op: number): Ev {
  * every read until `drain` returns false. Returns how many bytes of `chunk`
  * went in, or -1 when the buffer offered no room (a stall).
  */
-function deliver(
+export function deliver(
   rb: ReadBuf,
   chunk: Uint8Array,
   drain: () => boolean,

@@ -49,6 +49,7 @@ import {
   textEv,
   unmaskedStream,
 } from "./_helpers.ts";
+import { runProxy } from "./_proxy.ts";
 
 // --- configuration ------------------------------------------------------------
 
@@ -1283,6 +1284,76 @@ Deno.test("fuzz: HTTP responses read the same whatever the chunking, within the 
           }
           deepStrictEqual(whole.responses.map((r) => r.body), want);
         }
+      },
+    ),
+  );
+});
+
+// --- proxy exchanges ----------------------------------------------------------------
+
+/** Answers a proxy may give (whole exchanges), to mutate. */
+const proxyAnswer = fc.oneof(
+  fc.constantFrom(
+    "HTTP/1.1 200 Connection established\r\n\r\n",
+    "HTTP/1.0 200 OK\r\nProxy-agent: x\r\n\r\nTUNNEL",
+    "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 9\r\n\r\n",
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
+  ).map((t) => ({ http: true, b: latin1(t) })),
+  fc.constantFrom(
+    [5, 0, 5, 0, 0, 1, 127, 0, 0, 1, 0, 80],
+    [5, 2, 1, 0, 5, 0, 0, 4, ...new Array(16).fill(0), 0, 80, 33],
+    [5, 0, 5, 0, 0, 3, 4, 104, 111, 115, 116, 1, 187],
+    [5, 0, 5, 4, 0, 1, 0, 0, 0, 0, 0, 0],
+    [5, 2, 1, 1],
+  ).map((a) => ({ http: false, b: new Uint8Array(a) })),
+);
+
+Deno.test("fuzz: proxy answers open, wait or fail with a ProxyError, whatever the chunking, within bounds", () => {
+  check(
+    "proxy answers",
+    fc.property(
+      fc.oneof(
+        fc.tuple(proxyAnswer, fc.array(byteMutation, { maxLength: 4 })).map((
+          [a, muts],
+        ) => {
+          let b = a.b;
+          for (const m of muts) b = mutateBytes(b, m);
+          return { http: a.http, b };
+        }),
+        fc.record({ http: fc.boolean(), b: fc.uint8Array({ maxLength: 300 }) }),
+      ),
+      fc.boolean(),
+      chunkPlan,
+      ({ http, b }, creds, plan) => {
+        const credentials = creds
+          ? { username: "bot", password: "hunter2-secret" }
+          : undefined;
+        const make = () =>
+          http
+            ? new codec.HttpConnect({
+              proxy: "127.0.0.1:3128",
+              hostname: "example.com",
+              port: 443,
+              credentials,
+            })
+            : new codec.Socks5Connect({
+              proxy: "127.0.0.1:1080",
+              hostname: "example.com",
+              port: 443,
+              credentials,
+            });
+        // runProxy lets only ProxyError through as a result, and checks
+        // that no error shows the password
+        const options = {
+          end: true,
+          secrets: creds ? ["hunter2-secret"] : [],
+          buf: { bufferCapacity: 256 },
+          check: (rb: ReadBuf) => ok(rb.capacity <= 16384, `${rb.capacity}`),
+        };
+        const whole = runProxy(make, [b], options);
+        deepStrictEqual(runProxy(make, chunk(b, plan), options), whole);
+        deepStrictEqual(runProxy(make, byteChunks(b), options), whole);
+        ok(whole.step === "open" || whole.error !== null, "ended, not waiting");
       },
     ),
   );

@@ -9,6 +9,7 @@
 
 import { testTls } from "./tls.ts";
 import { expectedBytes } from "./http_servers.ts";
+import { binaryPath, freePort, waitForPort } from "./process.ts";
 
 /** A running nginx. */
 export interface NginxServer {
@@ -39,37 +40,7 @@ export function nginxAvailable(): boolean {
 }
 
 function nginxPath(): string {
-  for (const p of ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]) {
-    try {
-      Deno.statSync(p);
-      return p;
-    } catch { /* try the next */ }
-  }
-  return "nginx";
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function waitForPort(port: number, child: Deno.ChildProcess) {
-  const until = Date.now() + 10000;
-  let exited = false;
-  child.status.then(() => exited = true);
-  while (Date.now() < until) {
-    if (exited) throw new Error("nginx exited during startup");
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  throw new Error(`nginx did not listen on ${port} within 10 s`);
+  return binaryPath("nginx");
 }
 
 /**
@@ -160,9 +131,9 @@ http {
   }).spawn();
   const stderr = child.stderr.pipeTo(new WritableStream());
   try {
-    await waitForPort(http, child);
-    await waitForPort(https, child);
-    await waitForPort(short, child);
+    await waitForPort(http, child, "nginx");
+    await waitForPort(https, child, "nginx");
+    await waitForPort(short, child, "nginx");
   } catch (err) {
     try {
       child.kill("SIGKILL");

@@ -34,7 +34,8 @@ let cached: Promise<TestTls> | undefined;
 const leaves = new Map<string, Promise<TestLeaf>>();
 let caPem: Promise<{ caCert: string; caKey: string }> | undefined;
 
-async function openssl(args: string[], cwd: string): Promise<void> {
+/** Runs `openssl` with `args` in `cwd`; resolves with its stdout, throws on failure. */
+export async function openssl(args: string[], cwd: string): Promise<string> {
   const out = await new Deno.Command(OPENSSL, {
     args,
     cwd,
@@ -51,6 +52,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
       }`,
     );
   }
+  return new TextDecoder().decode(out.stdout);
 }
 
 /** Makes the CA once; its key lives only in memory after the temp dir goes. */

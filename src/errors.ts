@@ -82,14 +82,14 @@ export class HandshakeError extends Error {
   /** Creates a handshake error. */
   constructor(
     message: string,
-    status = 0,
-    headers: HeaderList = new HeaderList(),
+    status?: number,
+    headers?: HeaderList,
     options?: ErrorOptions,
   ) {
     super(message, options);
     this.name = "HandshakeError";
-    this.status = status;
-    this.headers = headers;
+    this.status = status ?? 0;
+    this.headers = headers ?? new HeaderList();
   }
 }
 

@@ -83,8 +83,9 @@ export class ReadBuf {
    * Allocates the buffer. Throws `TypeError` for an unknown option or a
    * wrong type, `RangeError` for a bad value.
    */
-  constructor(options: ReadBufOptions = {}) {
+  constructor(options?: ReadBufOptions) {
     check(options, READ_BUF_RULES, "ReadBuf");
+    options ??= {};
     const capacity = options.bufferCapacity ?? 65536;
     this.#capacity = capacity;
     this.#compactAt = options.compactAt ?? (capacity >>> 1);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { CloseCode, ConnectionClosedError, ProtocolError } from "../errors.ts";
 import type { ReadBuf } from "../codec/read_buf.ts";
 import {
   type FrameReader,
@@ -556,8 +556,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * Invalidates a borrowed {@link Message}. Bad code or reason:
    * `RangeError` / `TypeError`, before anything changes.
    */
-  async close(code = 1000, reason = ""): Promise<void> {
-    const payload = closePayload(code, reason);
+  async close(code?: number, reason?: string): Promise<void> {
+    const payload = closePayload(code ?? CloseCode.Normal, reason);
     revoke(this.#msg);
     if (this.#life.phase === Phase.Open) {
       this.#writer.closeFrame(this.#sends.out, payload);

@@ -295,8 +295,9 @@ async function io<T>(p: Plan, call: () => Promise<T>): Promise<T> {
  */
 export async function connect(
   url: string | URL,
-  options: ConnectOptions = {},
+  options?: ConnectOptions,
 ): Promise<WsClient> {
+  options ??= {};
   const p = plan(url, options);
   const outer = options.signal;
   outer?.throwIfAborted();

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError } from "../errors.ts";
+import { CloseCode, ConnectionClosedError, ProtocolError } from "../errors.ts";
 import {
   check,
   func,
@@ -585,7 +585,9 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
    * once the connection is closed. Idempotent; `onDisconnect` is not
    * called. Bad code or reason: `RangeError`.
    */
-  close(code = 1000, reason = ""): Promise<void> {
+  close(code?: number, reason?: string): Promise<void> {
+    code ??= CloseCode.Normal;
+    reason ??= "";
     if (this.#stop === null) {
       // Validates code and reason exactly as WsClient.close() would.
       closePayload(code, reason);
@@ -801,7 +803,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
  */
 export function reconnecting(
   url: FeedUrl,
-  options: ReconnectOptions = {},
+  options?: ReconnectOptions,
 ): ReconnectingFeed {
-  return new ReconnectingFeed(url, options);
+  return new ReconnectingFeed(url, options ?? {});
 }

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { ProtocolError } from "../../errors.ts";
+import { CloseCode, ProtocolError } from "../../errors.ts";
+import { check, integer, type Rules } from "../../options.ts";
 import type { ReadBuf } from "../read_buf.ts";
 import { asciiEnd, Utf8Validator } from "./utf8.ts";
 
@@ -61,6 +62,11 @@ export interface FrameReaderOptions {
   maxFragments?: number;
 }
 
+const FRAME_READER_RULES: Rules = {
+  maxMessageSize: integer(0),
+  maxFragments: integer(1),
+};
+
 const VALID_CLOSE = (code: number) =>
   (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 &&
     code !== 1006) || (code >= 3000 && code <= 4999);
@@ -82,6 +88,84 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 function fail(code: number, message: string): never {
   throw new ProtocolError(code, message);
+}
+
+const BAD_UTF8 = "Expected UTF-8 text, got an invalid byte sequence";
+
+/**
+ * The header rules that need no length: RSV bits 0, unmasked, known
+ * opcodes, control frames unfragmented and at most 125 bytes,
+ * continuations only inside a message and new data frames only outside one.
+ */
+function checkHeader(
+  b0: number,
+  b1: number,
+  op: number,
+  inMessage: number,
+): void {
+  if ((b0 & 0x70) !== 0) {
+    fail(
+      CloseCode.ProtocolError,
+      `Expected RSV bits 0 (no extension negotiated), got 0x${
+        (b0 & 0x70).toString(16)
+      }`,
+    );
+  }
+  if ((b1 & 0x80) !== 0) {
+    fail(
+      CloseCode.ProtocolError,
+      "Expected an unmasked frame from the server, got a masked one",
+    );
+  }
+  if (op >= Opcode.Close) {
+    if (op > Opcode.Pong) fail(CloseCode.ProtocolError, reserved(op));
+    if ((b0 & 0x80) === 0) {
+      fail(
+        CloseCode.ProtocolError,
+        "Expected a control frame with FIN set, got a fragmented one",
+      );
+    }
+    if ((b1 & 0x7f) > 125) {
+      fail(
+        CloseCode.ProtocolError,
+        "Expected a control frame payload <= 125 bytes, got a 16/64-bit length",
+      );
+    }
+  } else if (op > Opcode.Binary) {
+    fail(CloseCode.ProtocolError, reserved(op));
+  } else if (op === Opcode.Continuation) {
+    if (inMessage === 0) {
+      fail(
+        CloseCode.ProtocolError,
+        "Expected a new message, got a continuation frame",
+      );
+    }
+  } else if (inMessage !== 0) {
+    fail(
+      CloseCode.ProtocolError,
+      "Expected a continuation frame, got a new data frame inside a fragmented message",
+    );
+  }
+}
+
+function reserved(op: number): string {
+  return `Expected a known opcode, got reserved opcode 0x${op.toString(16)}`;
+}
+
+/** The 16-bit (`hl` 4) or 64-bit (`hl` 10) payload length at `b[s + 2]`. */
+function extendedLength(b: Uint8Array, s: number, hl: number): number {
+  if (hl === 4) return (b[s + 2] << 8) | b[s + 3];
+  const hi = ((b[s + 2] << 24) | (b[s + 3] << 16) | (b[s + 4] << 8) |
+    b[s + 5]) >>> 0;
+  if (hi >= 0x80000000) {
+    fail(
+      CloseCode.ProtocolError,
+      "Expected a 64-bit length with the top bit clear, got it set",
+    );
+  }
+  const lo = ((b[s + 6] << 24) | (b[s + 7] << 16) | (b[s + 8] << 8) |
+    b[s + 9]) >>> 0;
+  return hi * 0x100000000 + lo;
 }
 
 /**
@@ -145,22 +229,14 @@ export class FrameReader {
   #wordsOf: Uint8Array | null = null; // the array #words views
   #words: Uint32Array = new Uint32Array(0);
 
-  /** Creates a reader; throws `RangeError` on a bad limit. */
-  constructor(options: FrameReaderOptions = {}) {
-    this.#maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;
-    this.#maxFragments = options.maxFragments ?? 131072;
-    if (
-      !Number.isSafeInteger(this.#maxMessageSize) || this.#maxMessageSize < 0
-    ) {
-      throw new RangeError(
-        `Expected maxMessageSize to be a non-negative integer, got ${this.#maxMessageSize}`,
-      );
-    }
-    if (!Number.isSafeInteger(this.#maxFragments) || this.#maxFragments < 1) {
-      throw new RangeError(
-        `Expected maxFragments to be a positive integer, got ${this.#maxFragments}`,
-      );
-    }
+  /**
+   * Creates a reader; throws `TypeError` for an unknown option or a wrong
+   * type, `RangeError` for a bad limit.
+   */
+  constructor(options?: FrameReaderOptions) {
+    check(options, FRAME_READER_RULES, "FrameReader");
+    this.#maxMessageSize = options?.maxMessageSize ?? 16 * 1024 * 1024;
+    this.#maxFragments = options?.maxFragments ?? 131072;
   }
 
   /** Length of the current event's payload. */
@@ -196,206 +272,210 @@ export class FrameReader {
       if (avail < 2) return NEED_MORE;
       const b0 = b[s], b1 = b[s + 1];
       const op = b0 & 0x0f;
-      const fin = (b0 & 0x80) !== 0;
-      if ((b0 & 0x70) !== 0) {
-        fail(
-          1002,
-          `Expected RSV bits 0 (no extension negotiated), got 0x${
-            (b0 & 0x70).toString(16)
-          }`,
-        );
+      checkHeader(b0, b1, op, this.#msgOpcode);
+      let len = b1 & 0x7f, hl = 2;
+      if (len >= 126) {
+        hl = len === 126 ? 4 : 10;
+        if (avail < hl) return NEED_MORE;
+        len = extendedLength(b, s, hl);
       }
-      if ((b1 & 0x80) !== 0) {
-        fail(
-          1002,
-          "Expected an unmasked frame from the server, got a masked one",
-        );
-      }
-      let len = b1 & 0x7f;
-      if (op >= 8) {
-        if (op > 0xa) {
-          fail(
-            1002,
-            `Expected a known opcode, got reserved opcode 0x${op.toString(16)}`,
-          );
-        }
-        if (!fin) {
-          fail(
-            1002,
-            "Expected a control frame with FIN set, got a fragmented one",
-          );
-        }
-        if (len > 125) {
-          fail(
-            1002,
-            "Expected a control frame payload <= 125 bytes, got a 16/64-bit length",
-          );
-        }
-      } else if (op > 2) {
-        fail(
-          1002,
-          `Expected a known opcode, got reserved opcode 0x${op.toString(16)}`,
-        );
-      } else if (op === 0) {
-        if (this.#msgOpcode === 0) {
-          fail(1002, "Expected a new message, got a continuation frame");
-        }
-      } else if (this.#msgOpcode !== 0) {
-        fail(
-          1002,
-          "Expected a continuation frame, got a new data frame inside a fragmented message",
-        );
-      }
-      let hl = 2;
-      if (len === 126) {
-        if (avail < 4) return NEED_MORE;
-        len = (b[s + 2] << 8) | b[s + 3];
-        hl = 4;
-      } else if (len === 127) {
-        if (avail < 10) return NEED_MORE;
-        const hi =
-          ((b[s + 2] << 24) | (b[s + 3] << 16) | (b[s + 4] << 8) | b[s + 5]) >>>
-          0;
-        if (hi >= 0x80000000) {
-          fail(
-            1002,
-            "Expected a 64-bit length with the top bit clear, got it set",
-          );
-        }
-        const lo =
-          ((b[s + 6] << 24) | (b[s + 7] << 16) | (b[s + 8] << 8) | b[s + 9]) >>>
-          0;
-        len = hi * 0x100000000 + lo;
-        hl = 10;
-      }
-      if (op < 8) {
-        const total = (op === 0 ? this.#asmLen : 0) + len;
-        if (total > this.#maxMessageSize) {
-          fail(
-            1009,
-            `Expected a message of at most ${this.#maxMessageSize} bytes, got ${total}`,
-          );
-        }
-      }
+      const text = op === Opcode.Text ||
+        (op === Opcode.Continuation && this.#msgOpcode === Opcode.Text);
+      if (op < Opcode.Close) this.#checkSize(op, len);
       const frameLen = hl + len;
-      const p0 = s + hl;
-      const text = op === 1 || (op === 0 && this.#msgOpcode === 1);
-      if (avail < frameLen) {
-        if (text && avail > hl + this.#validated) {
-          if (this.#validated === 0 && op !== 0) this.#utf8.reset();
-          if (!this.#utf8.feed(b, p0 + this.#validated, s + avail)) {
-            fail(1007, "Expected UTF-8 text, got an invalid byte sequence");
-          }
-          this.#validated = avail - hl;
-        }
-        rb.reserve(frameLen);
-        return NEED_MORE;
-      }
-      const p1 = p0 + len;
+      if (avail < frameLen) return this.#partial(rb, text, op, hl, frameLen);
+      const p0 = s + hl, p1 = p0 + len;
+      const fin = (b0 & 0x80) !== 0;
       this.frames++;
-      if (op >= 8) {
-        this.#pending = frameLen;
-        this.payloadBytes = b;
-        this.payloadStart = p0;
-        this.payloadEnd = p1;
-        if (op === 8) this.#readClose(b, p0, p1);
-        return op;
+      if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
+      if (text) this.#validateText(b, op, fin, p0, p1);
+      if (fin && op !== Opcode.Continuation) {
+        return this.#whole(b, op, text, p0, p1, frameLen);
       }
-      // data frame
-      if (text) {
-        let from = p0 + this.#validated;
-        if (this.#validated === 0 && op !== 0) {
-          this.#utf8.reset();
-          // fast path: a whole-ASCII run needs no state machine
-          if (b.byteOffset % 4 === 0) {
-            if (this.#wordsOf !== b) {
-              this.#words = new Uint32Array(
-                b.buffer,
-                b.byteOffset,
-                b.length >>> 2,
-              );
-              this.#wordsOf = b;
-            }
-            from = asciiEnd(b, this.#words, from, p1);
-          }
+      const kind = this.#fragment(rb, b, op, fin, p0, p1, frameLen);
+      if (kind !== 0) return kind;
+    }
+  }
+
+  /** Refuses a data frame that would make the message exceed `maxMessageSize`. */
+  #checkSize(op: number, len: number): void {
+    const total = (op === Opcode.Continuation ? this.#asmLen : 0) + len;
+    if (total > this.#maxMessageSize) {
+      fail(
+        CloseCode.MessageTooBig,
+        `Expected a message of at most ${this.#maxMessageSize} bytes, got ${total}`,
+      );
+    }
+  }
+
+  /**
+   * A frame not yet complete: validates the text bytes already here (fail
+   * fast), makes room for the whole frame, asks for more.
+   */
+  #partial(
+    rb: ReadBuf,
+    text: boolean,
+    op: number,
+    hl: number,
+    frameLen: number,
+  ): number {
+    const s = rb.start, avail = rb.end - s;
+    if (text && avail > hl + this.#validated) {
+      if (this.#validated === 0 && op !== Opcode.Continuation) {
+        this.#utf8.reset();
+      }
+      if (!this.#utf8.feed(rb.bytes, s + hl + this.#validated, s + avail)) {
+        fail(CloseCode.InvalidPayload, BAD_UTF8);
+      }
+      this.#validated = avail - hl;
+    }
+    rb.reserve(frameLen);
+    return NEED_MORE;
+  }
+
+  /** A complete control frame: its payload is the current event. */
+  #control(
+    b: Uint8Array,
+    op: number,
+    p0: number,
+    p1: number,
+    frameLen: number,
+  ): number {
+    this.#pending = frameLen;
+    this.payloadBytes = b;
+    this.payloadStart = p0;
+    this.payloadEnd = p1;
+    if (op === Opcode.Close) this.#readClose(b, p0, p1);
+    return op;
+  }
+
+  /** Validates the text bytes of a complete data frame not validated yet. */
+  #validateText(
+    b: Uint8Array,
+    op: number,
+    fin: boolean,
+    p0: number,
+    p1: number,
+  ): void {
+    let from = p0 + this.#validated;
+    if (this.#validated === 0 && op !== Opcode.Continuation) {
+      this.#utf8.reset();
+      // fast path: a whole-ASCII run needs no state machine
+      if (b.byteOffset % 4 === 0) {
+        if (this.#wordsOf !== b) {
+          this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+          this.#wordsOf = b;
         }
-        if (from < p1 && !this.#utf8.feed(b, from, p1)) {
-          fail(1007, "Expected UTF-8 text, got an invalid byte sequence");
-        }
-        this.#validated = 0;
-        if (fin && !this.#utf8.complete) {
-          fail(
-            1007,
-            "Expected UTF-8 text, got a message ending inside a character",
-          );
-        }
-      }
-      if (fin && op !== 0) {
-        this.#pending = frameLen;
-        this.payloadBytes = b;
-        this.payloadStart = p0;
-        this.payloadEnd = p1;
-        this.ascii = text && this.#utf8.ascii;
-        return op;
-      }
-      // a fragment: copy into the assembly buffer
-      if (op !== 0) {
-        this.#msgOpcode = op;
-        this.#fragments = 0;
-        this.#asmLen = 0;
-      }
-      if (++this.#fragments > this.#maxFragments) {
-        fail(
-          1009,
-          `Expected a message in at most ${this.#maxFragments} fragments, got more`,
-        );
-      }
-      if (len > 0) {
-        const need = this.#asmLen + len;
-        if (need > this.#asm.length) {
-          const next = new Uint8Array(
-            Math.min(
-              this.#maxMessageSize,
-              Math.max(need, this.#asm.length * 2, 1024),
-            ),
-          );
-          next.set(this.#asm.subarray(0, this.#asmLen));
-          this.#asm = next;
-        }
-        this.#asm.set(b.subarray(p0, p1), this.#asmLen);
-        this.#asmLen = need;
-      }
-      rb.consume(frameLen);
-      if (fin) {
-        const kind = this.#msgOpcode;
-        this.#msgOpcode = 0;
-        this.payloadBytes = this.#asm;
-        this.payloadStart = 0;
-        this.payloadEnd = this.#asmLen;
-        this.ascii = kind === 1 && this.#utf8.ascii;
-        this.#asmLen = 0;
-        return kind;
+        from = asciiEnd(b, this.#words, from, p1);
       }
     }
+    if (from < p1 && !this.#utf8.feed(b, from, p1)) {
+      fail(CloseCode.InvalidPayload, BAD_UTF8);
+    }
+    this.#validated = 0;
+    if (fin && !this.#utf8.complete) {
+      fail(
+        CloseCode.InvalidPayload,
+        "Expected UTF-8 text, got a message ending inside a character",
+      );
+    }
+  }
+
+  /** A message in one frame: its payload, in place, is the current event. */
+  #whole(
+    b: Uint8Array,
+    op: number,
+    text: boolean,
+    p0: number,
+    p1: number,
+    frameLen: number,
+  ): number {
+    this.#pending = frameLen;
+    this.payloadBytes = b;
+    this.payloadStart = p0;
+    this.payloadEnd = p1;
+    this.ascii = text && this.#utf8.ascii;
+    return op;
+  }
+
+  /**
+   * A fragment: copied into the assembly buffer and consumed. Returns the
+   * message's opcode when it was the last one (the assembled message is the
+   * current event), else 0.
+   */
+  #fragment(
+    rb: ReadBuf,
+    b: Uint8Array,
+    op: number,
+    fin: boolean,
+    p0: number,
+    p1: number,
+    frameLen: number,
+  ): number {
+    if (op !== Opcode.Continuation) {
+      this.#msgOpcode = op;
+      this.#fragments = 0;
+      this.#asmLen = 0;
+    }
+    if (++this.#fragments > this.#maxFragments) {
+      fail(
+        CloseCode.MessageTooBig,
+        `Expected a message in at most ${this.#maxFragments} fragments, got more`,
+      );
+    }
+    if (p1 > p0) this.#append(b, p0, p1);
+    rb.consume(frameLen);
+    if (!fin) return 0;
+    const kind = this.#msgOpcode;
+    this.#msgOpcode = 0;
+    this.payloadBytes = this.#asm;
+    this.payloadStart = 0;
+    this.payloadEnd = this.#asmLen;
+    this.ascii = kind === Opcode.Text && this.#utf8.ascii;
+    this.#asmLen = 0;
+    return kind;
+  }
+
+  /** Appends `b[p0, p1)` to the assembly buffer, growing it within `maxMessageSize`. */
+  #append(b: Uint8Array, p0: number, p1: number): void {
+    const need = this.#asmLen + (p1 - p0);
+    if (need > this.#asm.length) {
+      const next = new Uint8Array(
+        Math.min(
+          this.#maxMessageSize,
+          Math.max(need, this.#asm.length * 2, 1024),
+        ),
+      );
+      next.set(this.#asm.subarray(0, this.#asmLen));
+      this.#asm = next;
+    }
+    this.#asm.set(b.subarray(p0, p1), this.#asmLen);
+    this.#asmLen = need;
   }
 
   #readClose(b: Uint8Array, p0: number, p1: number): void {
     const n = p1 - p0;
     if (n === 0) {
-      this.closeCode = 1005;
+      this.closeCode = CloseCode.NoStatus;
       this.closeReason = "";
       return;
     }
     if (n === 1) {
-      fail(1002, "Expected a close payload of 0 or >= 2 bytes, got 1 byte");
+      fail(
+        CloseCode.ProtocolError,
+        "Expected a close payload of 0 or >= 2 bytes, got 1 byte",
+      );
     }
     const code = (b[p0] << 8) | b[p0 + 1];
     if (!VALID_CLOSE(code)) {
-      fail(1002, `Expected a valid close code, got ${code}`);
+      fail(CloseCode.ProtocolError, `Expected a valid close code, got ${code}`);
     }
     const v = new Utf8Validator();
     if (!v.feed(b, p0 + 2, p1) || !v.complete) {
-      fail(1007, "Expected a UTF-8 close reason, got an invalid byte sequence");
+      fail(
+        CloseCode.InvalidPayload,
+        "Expected a UTF-8 close reason, got an invalid byte sequence",
+      );
     }
     this.closeCode = code;
     this.closeReason = decoder.decode(b.subarray(p0 + 2, p1));

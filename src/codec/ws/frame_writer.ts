@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isValidCloseCode } from "./frame_reader.ts";
+import { isValidCloseCode, Opcode } from "./frame_reader.ts";
 
 const encoder = new TextEncoder();
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -30,9 +30,9 @@ export class WriteBuf {
   length = 0;
   #words: Uint32Array;
 
-  /** Allocates `capacity` bytes. */
-  constructor(capacity = 4096) {
-    this.bytes = new Uint8Array((Math.max(capacity, 16) + 3) & ~3);
+  /** Allocates `capacity` bytes (default 4096). */
+  constructor(capacity?: number) {
+    this.bytes = new Uint8Array((Math.max(capacity ?? 4096, 16) + 3) & ~3);
     this.#words = new Uint32Array(this.bytes.buffer);
   }
 
@@ -80,9 +80,9 @@ const NO_PAYLOAD = new Uint8Array(0);
  * console.assert(p.length === 5 && p[0] === 0x03 && p[1] === 0xe8);
  * ```
  */
-export function closePayload(code?: number, reason = ""): Uint8Array {
+export function closePayload(code?: number, reason?: string): Uint8Array {
   if (code === undefined) {
-    if (reason !== "") {
+    if (reason !== undefined && reason !== "") {
       throw new TypeError(
         "Expected a close code with a close reason, got a reason alone",
       );
@@ -94,6 +94,7 @@ export function closePayload(code?: number, reason = ""): Uint8Array {
       `Expected a close code 1000-1003, 1007-1014 or 3000-4999, got ${code}`,
     );
   }
+  reason ??= "";
   if (typeof reason !== "string") {
     throw new TypeError(`Expected a string close reason, got ${typeof reason}`);
   }
@@ -130,8 +131,14 @@ export class FrameWriter {
   #keyPos = KEY_BATCH;
 
   /** Appends a text frame carrying `s` encoded as UTF-8. */
-  text(out: WriteBuf, s: string, fin = true, continuation = false): void {
-    const op = continuation ? 0x0 : 0x1;
+  text(
+    out: WriteBuf,
+    s: string,
+    fin?: boolean,
+    continuation?: boolean,
+  ): void {
+    const op = continuation === true ? Opcode.Continuation : Opcode.Text;
+    fin = fin !== false;
     // Exact UTF-8 length is unknown before encoding; <= 3 bytes per UTF-16 unit.
     const max = s.length * 3;
     if (max <= 125 || s.length > 65535) {
@@ -157,20 +164,25 @@ export class FrameWriter {
   binary(
     out: WriteBuf,
     data: Uint8Array,
-    fin = true,
-    continuation = false,
+    fin?: boolean,
+    continuation?: boolean,
   ): void {
-    this.#data(out, continuation ? 0x0 : 0x2, fin, data);
+    this.#data(
+      out,
+      continuation === true ? Opcode.Continuation : Opcode.Binary,
+      fin !== false,
+      data,
+    );
   }
 
   /** Appends a ping (payload ≤ 125 bytes, else `RangeError`). */
-  ping(out: WriteBuf, data: Uint8Array = NO_PAYLOAD): void {
-    this.#control(out, 0x9, data);
+  ping(out: WriteBuf, data?: Uint8Array): void {
+    this.#control(out, Opcode.Ping, data ?? NO_PAYLOAD);
   }
 
   /** Appends a pong (payload ≤ 125 bytes, else `RangeError`). */
-  pong(out: WriteBuf, data: Uint8Array = NO_PAYLOAD): void {
-    this.#control(out, 0xa, data);
+  pong(out: WriteBuf, data?: Uint8Array): void {
+    this.#control(out, Opcode.Pong, data ?? NO_PAYLOAD);
   }
 
   /**
@@ -178,13 +190,13 @@ export class FrameWriter {
    * it must be sendable (1000-1003, 1007-1014, 3000-4999) and the reason at
    * most 123 UTF-8 bytes, else `RangeError` (see {@link closePayload}).
    */
-  close(out: WriteBuf, code?: number, reason = ""): void {
-    this.#control(out, 0x8, closePayload(code, reason));
+  close(out: WriteBuf, code?: number, reason?: string): void {
+    this.#control(out, Opcode.Close, closePayload(code, reason));
   }
 
   /** Appends a close frame with a payload made by {@link closePayload}. */
   closeFrame(out: WriteBuf, payload: Uint8Array): void {
-    this.#control(out, 0x8, payload);
+    this.#control(out, Opcode.Close, payload);
   }
 
   #control(out: WriteBuf, op: number, data: Uint8Array): void {

@@ -6,7 +6,8 @@
  */
 
 import { HandshakeError } from "../../errors.ts";
-import { isToken, type ResponseHead } from "../http/head.ts";
+import type { ResponseHead } from "../http/head.ts";
+import { hasToken, isToken } from "../http/token.ts";
 import { base64, sha1 } from "./sha1.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -206,11 +207,6 @@ export function encodeHandshake(req: HandshakeRequest): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
-}
-
-function hasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
-  return value.split(",").some((t) => t.trim().toLowerCase() === token);
 }
 
 /**

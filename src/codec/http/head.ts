@@ -147,8 +147,9 @@ export class HeadReader {
    * Creates a reader with the given limits. Throws `TypeError` for an
    * unknown limit or a wrong type, `RangeError` for a bad value.
    */
-  constructor(limits: HeadLimits = {}) {
+  constructor(limits?: HeadLimits) {
     check(limits, HEAD_LIMIT_RULES, "HeadReader");
+    limits ??= {};
     this.#maxHeadSize = limits.maxHeadSize ?? 16384;
     this.#maxHeaders = limits.maxHeaders ?? 100;
   }

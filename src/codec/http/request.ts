@@ -445,8 +445,9 @@ export class RequestWriter {
    * {@link RequestWriter.tail} for a larger body. Throws `TypeError` for an
    * invalid request, leaving nothing half-written.
    */
-  encode(req: HttpRequestInit = {}): Uint8Array {
+  encode(req?: HttpRequestInit): Uint8Array {
     check(req, REQUEST_INIT_RULES, "RequestWriter.encode()");
+    req ??= {};
     return this.#encode(req.method, req.path, req);
   }
 

@@ -146,8 +146,9 @@ export class ResponseReader {
    * Creates a reader. Throws `TypeError` for an unknown limit or a wrong
    * type, `RangeError` for a bad value.
    */
-  constructor(limits: ResponseLimits = {}) {
+  constructor(limits?: ResponseLimits) {
     check(limits, RESPONSE_LIMIT_RULES, "ResponseReader");
+    limits ??= {};
     const maxHeadSize = limits.maxHeadSize ?? 16384;
     const maxHeaders = limits.maxHeaders ?? 100;
     this.#maxBody = limits.maxBodySize ?? 16 << 20;

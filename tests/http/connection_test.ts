@@ -722,6 +722,15 @@ Deno.test("a lower-case get on a reused socket the server closed is retried like
 
 // ---- response reader hardening on real sockets (issue 9, item 8) ----
 
+/** Checks a rejection is an HttpProtocolError (not a timeout) matching `re`. */
+function protocolError(re: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof HttpProtocolError, `got ${err}`);
+    assert.match((err as Error).message, re);
+    return true;
+  };
+}
+
 Deno.test("an http: origin served by a TLS server fails at once with HttpProtocolError naming TLS", async () => {
   const tls = await testTls();
   const server = Deno.serve({
@@ -733,14 +742,12 @@ Deno.test("an http: origin served by a TLS server fails at once with HttpProtoco
   }, () => new Response("over TLS"));
   try {
     using conn = new HttpConnection(`http://127.0.0.1:${server.addr.port}`);
-    await assert.rejects(conn.get("/"), (err: unknown) => {
-      assert.ok(err instanceof HttpProtocolError, `got ${err}`);
-      assert.match(
-        (err as Error).message,
+    await assert.rejects(
+      conn.get("/"),
+      protocolError(
         /Expected a status line "HTTP\/1.x NNN reason", got 0x15, the first byte of a TLS record \(is the origin https:\?\)/,
-      );
-      return true;
-    });
+      ),
+    );
     assert.equal(conn.connected, false);
   } finally {
     await server.shutdown();
@@ -764,11 +771,10 @@ Deno.test("bytes that cannot begin a status line fail at once, not at the timeou
   try {
     using conn = new HttpConnection(server.origin, { timeout: 20_000 });
     for (const path of Object.keys(answers)) {
-      await assert.rejects(conn.get(path), (err: unknown) => {
-        assert.ok(err instanceof HttpProtocolError, `${path}: got ${err}`);
-        assert.match((err as Error).message, /Expected a status line/);
-        return true;
-      });
+      await assert.rejects(
+        conn.get(path),
+        protocolError(/Expected a status line/),
+      );
       assert.equal(conn.connected, false);
     }
   } finally {
@@ -784,11 +790,10 @@ Deno.test("a head with bare-LF line ends fails at once while the server keeps th
   });
   try {
     using conn = new HttpConnection(server.origin, { timeout: 20_000 });
-    await assert.rejects(conn.get("/"), (err: unknown) => {
-      assert.ok(err instanceof HttpProtocolError, `got ${err}`);
-      assert.match((err as Error).message, /Expected CRLF, got a bare LF/);
-      return true;
-    });
+    await assert.rejects(
+      conn.get("/"),
+      protocolError(/Expected CRLF, got a bare LF/),
+    );
   } finally {
     await server.close();
   }

@@ -12,6 +12,7 @@ import {
   type NetworkStage,
 } from "../../mod.ts";
 import { startDenoServer, startRawServer } from "../support/http_servers.ts";
+import { deadPort } from "../support/ports.ts";
 import { startResetServer } from "../support/reset_server.ts";
 
 function networkError(
@@ -37,16 +38,8 @@ function networkError(
   };
 }
 
-/** A port nothing listens on (listened on, then closed). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 Deno.test("a refused connection is a NetworkError of stage connect naming the host and port", async () => {
-  const port = freePort();
+  const port = deadPort();
   using conn = new HttpConnection(`http://127.0.0.1:${port}`);
   await assert.rejects(
     conn.get("/"),

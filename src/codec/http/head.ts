@@ -88,6 +88,20 @@ function statusByte(i: number, c: number): boolean {
  * first byte): it quotes the line up to that byte, so the message does not
  * depend on how the bytes arrived.
  */
+/** Whether `b[s, s + 13)` is `HTTP/1.x NNN` and SP or CR (unrolled {@link statusByte}). */
+function isStatusPrefix(b: Uint8Array, s: number): boolean {
+  const d = b[s + 9], c = b[s + 12];
+  return b[s] === 72 && b[s + 1] === 84 && b[s + 2] === 84 &&
+    b[s + 3] === 80 && b[s + 4] === 47 && b[s + 5] === 49 &&
+    b[s + 6] === 46 && (b[s + 7] === 49 || b[s + 7] === 48) &&
+    b[s + 8] === 32 && d >= 49 && d <= 57 && isDigit(b[s + 10]) &&
+    isDigit(b[s + 11]) && (c === 32 || c === CR);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
 function badStatusLine(b: Uint8Array, from: number, bad: number): Error {
   const c = b[from];
   const got = c >= 0x14 && c <= 0x17
@@ -212,6 +226,10 @@ export class HeadReader {
     }
     const b = rb.bytes, start = rb.start;
     const have = Math.min(rb.length, PREFIX);
+    if (have === PREFIX && this.#checked === 0 && isStatusPrefix(b, start)) {
+      this.#checked = PREFIX; // the usual case: all of it, valid, at once
+      return true;
+    }
     for (let i = this.#checked; i < have; i++) {
       if (!statusByte(i, b[start + i])) {
         throw badStatusLine(b, start, start + i);

@@ -59,10 +59,10 @@ export {
   type ClientPoolOptions,
   HttpConnection,
   type HttpConnectionOptions,
-  type HttpMethods,
   type HttpRequestOptions,
   HttpResponse,
   type HttpShortcutOptions,
+  type HttpShortcuts,
   type PooledConnection,
 } from "./src/http/mod.ts";
 export type {

@@ -6,21 +6,25 @@
  * @module
  */
 
-import { HttpProtocolError, TimeoutError } from "../errors.ts";
+import { HttpProtocolError, NetworkError, TimeoutError } from "../errors.ts";
+import { check, pick } from "../options.ts";
 import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
 import {
+  encodeRequest,
   type HttpHeadersInit,
   type HttpRequestInit,
   RequestWriter,
 } from "../codec/http/request.ts";
 import {
+  RESPONSE_LIMIT_RULES,
   type ResponseLimits,
   type ResponseMessage,
   ResponseReader,
 } from "../codec/http/response.ts";
-import { dial, type Transport } from "../transport.ts";
+import { dial, hostnameOf, portOf, type Transport } from "../transport.ts";
 import { HttpResponse } from "./response.ts";
-import { HttpMethods } from "./shortcuts.ts";
+import { CONNECTION_RULES, REQUEST_RULES } from "./rules.ts";
+import { type HttpShortcuts, installShortcuts } from "./shortcuts.ts";
 
 /**
  * Options for {@link HttpConnection} (and, through
@@ -40,7 +44,11 @@ export interface HttpConnectionOptions
     ResponseLimits {
   /** Extra PEM root certificates to trust for `https:` (the system roots stay trusted). */
   caCerts?: string[];
-  /** Header fields sent with every request (before the request's own). */
+  /**
+   * Header fields sent with every request, before the request's own; a
+   * request's field replaces every default of the same name
+   * (case-insensitively), as with `fetch`.
+   */
   headers?: HttpHeadersInit;
   /**
    * Default bound on one request: dial (when needed), write, and reading the
@@ -64,7 +72,12 @@ export interface HttpConnectionOptions
   retryStale?: boolean;
   /**
    * Opens the socket instead of {@link dial} (an in-memory pipe in tests, a
-   * Unix socket). Called for every (re)connect.
+   * Unix socket). Called for every (re)connect. What it throws reaches the
+   * caller unchanged, except a runtime error (`Deno.errors.*`, as
+   * `Deno.connect` throws), which becomes a {@link NetworkError} naming the
+   * origin's host and port (stage `"tls"` for `InvalidData`, else
+   * `"connect"`). Errors of the transport it returns, while a request is in
+   * flight, are {@link NetworkError}s of stage `"io"`.
    */
   dial?: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
 }
@@ -112,8 +125,15 @@ const IDEMPOTENT = new Set([
 /** The longest delay setTimeout honours (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+const NO_OPTIONS: HttpShortcutOptions = Object.freeze({});
+
+/** The runtime's error classes: what a custom dial's failure is wrapped for. */
+const RUNTIME_ERRORS: (abstract new (...args: never[]) => Error)[] = Object
+  .values(Deno.errors);
+
 /** Thrown inside the exchange when a reused socket was closed before the response. */
 class Stale extends Error {
+  /** The error to raise when the request is not retried. */
   readonly lost: unknown;
   constructor(lost: unknown) {
     super("stale");
@@ -121,22 +141,13 @@ class Stale extends Error {
   }
 }
 
+/** Whether a transport error means the peer closed the socket (a stale socket's signs). */
 function isConnectionLost(err: unknown): boolean {
   return err instanceof Deno.errors.BrokenPipe ||
     err instanceof Deno.errors.ConnectionReset ||
     err instanceof Deno.errors.ConnectionAborted ||
     err instanceof Deno.errors.UnexpectedEof ||
     err instanceof Deno.errors.NotConnected;
-}
-
-function checkMs(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
-    throw new RangeError(
-      `Expected ${name} to be a finite number >= 0, got ${v}`,
-    );
-  }
-  return v;
 }
 
 /**
@@ -174,12 +185,37 @@ export function parseOrigin(origin: string | URL): URL {
   return u;
 }
 
+/** The friend access {@link sendRequest} uses (set in the class's static block). */
+let sendOn: (
+  conn: HttpConnection,
+  method: string | undefined,
+  path: string | undefined,
+  options: HttpShortcutOptions,
+) => Promise<HttpResponse>;
+
+/**
+ * Sends a request whose options were checked already on `conn`, `method`
+ * and `path` given apart (the pool and its leases use this, so that their
+ * shortcuts need not copy the options).
+ */
+export function sendRequest(
+  conn: HttpConnection,
+  method: string | undefined,
+  path: string | undefined,
+  options: HttpShortcutOptions | undefined,
+): Promise<HttpResponse> {
+  return sendOn(conn, method, path, options ?? NO_OPTIONS);
+}
+
+/** The shortcuts {@link HttpConnection} has (see {@link HttpShortcuts}). */
+export interface HttpConnection extends HttpShortcuts {}
+
 /**
  * One keep-alive HTTP/1.1 connection to an origin (`http://` or
  * `https://`). The socket is dialed on the first request and redialed when
  * the previous one has ended (server `Connection: close`, an error, the
  * idle timeout); `dials` counts them. One request at a time: a second
- * `request()` while one is in flight throws `TypeError` (use
+ * `request()` while one is in flight rejects with `TypeError` (use
  * {@link ClientPool} for concurrency).
  *
  * The request is written from one reused buffer (one socket write for a
@@ -188,29 +224,35 @@ export function parseOrigin(origin: string | URL): URL {
  * connection (see {@link HttpResponse}). Redirects are not followed;
  * bodies are not decompressed (none is asked for).
  *
- * Errors: bad options or request fields → `TypeError` / `RangeError` at the
- * call; a response the codec refuses → {@link HttpProtocolError} (the
- * socket is closed); the bound `timeout` → {@link TimeoutError}; an abort →
- * the signal's reason; socket errors as thrown by Deno.
+ * Errors: bad options → `TypeError` / `RangeError` from the constructor;
+ * bad request fields → a `TypeError` / `RangeError` rejection, before
+ * anything is sent; a failed dial, TLS handshake or socket →
+ * {@link NetworkError} (with `host`, `port`, `stage` and the runtime's
+ * error as `cause`); a response the codec refuses → {@link HttpProtocolError}
+ * (the socket is closed); the bound `timeout` → {@link TimeoutError}; an
+ * abort → the signal's reason.
  *
  * @example
  * ```ts ignore
  * import { HttpConnection } from "@x/nexus-ws";
  * using conn = new HttpConnection("https://api.example.com", { timeout: 5000 });
  * const res = await conn.get("/v1/ticker", { query: { symbol: "BTC-USD" } });
- * if (res.ok) console.log(res.json().price);
+ * if (res.ok) console.log(res.json<{ price: string }>().price);
  * const created = await conn.post("/v1/orders", { json: { qty: 1 } });
  * console.log(created.status);
  * ```
  */
-export class HttpConnection extends HttpMethods {
+export class HttpConnection {
   /** The origin requests go to. */
   readonly origin: URL;
+  #host: string;
+  #port: number;
   #rb: ReadBuf;
   #writer: RequestWriter;
   #reader: ResponseReader;
   #transport: Transport | null = null;
   #dialer: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
+  #customDial: boolean;
   #timeout: number;
   #idleTimeout: number;
   #retryStale: boolean;
@@ -231,17 +273,32 @@ export class HttpConnection extends HttpMethods {
   #emptyOf: Uint8Array | null = null;
   #emptyView: Uint8Array | null = null;
 
-  /** Checks the origin and options (`TypeError` / `RangeError`); dials nothing yet. */
-  constructor(origin: string | URL, options: HttpConnectionOptions = {}) {
-    super();
+  static {
+    sendOn = (conn, method, path, options) => conn.#send(method, path, options);
+    installShortcuts<HttpConnection>(
+      HttpConnection.prototype,
+      function (method, path, options) {
+        return this.#send(method, path, options ?? NO_OPTIONS);
+      },
+    );
+  }
+
+  /**
+   * Checks the origin and options (`TypeError` for an unknown option or a
+   * wrong type, `RangeError` for a bad value); dials nothing yet.
+   */
+  constructor(origin: string | URL, options?: HttpConnectionOptions) {
     this.origin = parseOrigin(origin);
-    this.#timeout = checkMs("timeout", options.timeout, 30000);
-    this.#idleTimeout = checkMs("idleTimeout", options.idleTimeout, 4000);
+    check(options, CONNECTION_RULES, "HttpConnection");
+    options ??= {};
+    this.#host = hostnameOf(this.origin);
+    this.#port = portOf(this.origin);
+    this.#timeout = options.timeout ?? 30000;
+    this.#idleTimeout = options.idleTimeout ?? 4000;
     this.#retryStale = options.retryStale ?? true;
-    this.#reader = new ResponseReader(options);
-    const capacity = options.bufferCapacity ?? 65536;
+    this.#reader = new ResponseReader(pick(options, RESPONSE_LIMIT_RULES));
     this.#rb = new ReadBuf({
-      bufferCapacity: capacity,
+      bufferCapacity: options.bufferCapacity ?? 65536,
       compactAt: options.compactAt,
       maxReadSize: options.maxReadSize,
       maxMessageSize: this.#reader.maxBodySize + 65536 +
@@ -252,6 +309,7 @@ export class HttpConnection extends HttpMethods {
       headers: options.headers,
     });
     const caCerts = options.caCerts;
+    this.#customDial = options.dial !== undefined;
     this.#dialer = options.dial ??
       ((url, signal) => dial(url, { caCerts, signal }));
   }
@@ -280,9 +338,84 @@ export class HttpConnection extends HttpMethods {
   /**
    * Sends one request and reads the whole response. The returned body is
    * borrowed until the next request on this connection. Rejects as
-   * described on {@link HttpConnection}.
+   * described on {@link HttpConnection}; an unknown option or one of the
+   * wrong type is a `TypeError` naming it.
    */
-  async request(init: HttpRequestOptions): Promise<HttpResponse> {
+  request(init: HttpRequestOptions): Promise<HttpResponse> {
+    try {
+      check(init, REQUEST_RULES, "request()");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    init ??= NO_OPTIONS;
+    return this.#send(init.method, init.path, init);
+  }
+
+  /**
+   * The exchange. One flat loop with the awaits in it, everything else in
+   * synchronous helpers: each nested async call would cost promise hops on
+   * the hot path. At most two attempts: the second only after a reused
+   * socket turned out to be closed before the response began.
+   */
+  async #send(
+    method: string | undefined,
+    path: string | undefined,
+    init: HttpShortcutOptions,
+  ): Promise<HttpResponse> {
+    this.#checkReady();
+    const bytes = encodeRequest(this.#writer, method, path, init);
+    const tail = this.#writer.tail, m = this.#writer.method;
+    const signal = init.signal;
+    signal?.throwIfAborted();
+    const onAbort = this.#begin(signal, init.timeout ?? this.#timeout);
+    const mayRetry = this.#retryStale && IDEMPOTENT.has(m);
+    const rb = this.#rb, reader = this.#reader;
+    try {
+      for (let attempt = 0;; attempt++) {
+        const t = this.#usable() ?? await this.#connect();
+        const reused = this.#reused;
+        let got = false; // a byte of the response arrived
+        try {
+          try {
+            for (let o = 0; o < bytes.length;) {
+              o += await t.write(o === 0 ? bytes : bytes.subarray(o));
+            }
+            for (let o = 0; tail !== null && o < tail.length;) {
+              o += await t.write(o === 0 ? tail : tail.subarray(o));
+            }
+          } catch (err) {
+            throw this.#lost(err, reused);
+          }
+          reader.begin(m);
+          let msg: ResponseMessage | null;
+          while ((msg = reader.read(rb)) === null) {
+            let n: number | null;
+            try {
+              n = await t.read(this.#readView());
+            } catch (err) {
+              throw this.#lost(err, reused && !got);
+            }
+            if (n === null) {
+              msg = this.#ended(got, reused);
+              break;
+            }
+            got = true;
+            rb.commit(n);
+          }
+          const canRetry = mayRetry && attempt === 0;
+          const res = this.#respond(msg, reused, canRetry, init.close === true);
+          if (res !== null) return res;
+        } catch (err) {
+          this.#failed(err, mayRetry && attempt === 0);
+        }
+      }
+    } finally {
+      this.#finish(signal, onAbort);
+    }
+  }
+
+  /** Throws `TypeError` when the connection is closed or busy. */
+  #checkReady(): void {
     if (this.#closed) {
       throw new TypeError("Expected an open HttpConnection, it is closed");
     }
@@ -291,14 +424,13 @@ export class HttpConnection extends HttpMethods {
         "Expected one request at a time on an HttpConnection, one is in flight (use ClientPool for concurrency)",
       );
     }
-    const timeout = init.timeout === undefined
-      ? this.#timeout
-      : checkMs("timeout", init.timeout, 0);
-    const bytes = this.#writer.encode(init);
-    const tail = this.#writer.tail;
-    const method = init.method ?? "GET";
-    const signal = init.signal;
-    signal?.throwIfAborted();
+  }
+
+  /** Marks the request in flight: abort listener, deadline, watchdog. */
+  #begin(
+    signal: AbortSignal | undefined,
+    timeout: number,
+  ): (() => void) | undefined {
     this.#busy = true;
     this.#borrow.gen++;
     this.#abortReason = undefined;
@@ -319,115 +451,111 @@ export class HttpConnection extends HttpMethods {
     // The watchdog is re-armed only when it must fire earlier than planned:
     // in steady traffic it fires about once per min(timeout, idleTimeout).
     if (wake < this.#timerAt) this.#arm(wake);
-    const mayRetry = this.#retryStale && IDEMPOTENT.has(method);
-    const close = init.close === true;
-    const rb = this.#rb, reader = this.#reader;
-    try {
-      // One flat loop (no nested async calls: each costs promise hops on
-      // the hot path). At most two attempts: the second only after a
-      // reused socket turned out to be closed before the response began.
-      for (let attempt = 0;; attempt++) {
-        let t = this.#transport;
-        if (
-          t !== null &&
-          (rb.length > 0 || (this.#idleTimeout > 0 &&
-            performance.now() - this.#lastUsed >= this.#idleTimeout))
-        ) {
-          // Unsolicited bytes since the last response, or idle too long.
-          this.#drop();
-          t = null;
-        }
-        if (t === null) t = await this.#connect();
-        const reused = this.#reused;
-        let got = false;
-        try {
-          try {
-            let off = 0;
-            while (off < bytes.length) {
-              off += await t.write(off === 0 ? bytes : bytes.subarray(off));
-            }
-            if (tail !== null) {
-              for (let o = 0; o < tail.length;) {
-                o += await t.write(o === 0 ? tail : tail.subarray(o));
-              }
-            }
-          } catch (err) {
-            if (reused && isConnectionLost(err)) throw new Stale(err);
-            throw err;
-          }
-          reader.begin(method);
-          let msg: ResponseMessage | null;
-          while ((msg = reader.read(rb)) === null) {
-            let n: number | null;
-            try {
-              n = await t.read(
-                rb.end === 0 && rb.bytes === this.#emptyOf
-                  ? this.#emptyView!
-                  : rb.spare(),
-              );
-            } catch (err) {
-              if (reused && !got && isConnectionLost(err)) {
-                throw new Stale(err);
-              }
-              throw err;
-            }
-            if (n === null) {
-              if (!got && reader.awaitingHead && rb.length === 0) {
-                const err = new HttpProtocolError(
-                  "Expected a response, got end of stream (the server closed the connection)",
-                );
-                throw reused ? new Stale(err) : err;
-              }
-              msg = reader.end(rb);
-              this.#drop();
-              break;
-            }
-            got = true;
-            rb.commit(n);
-          }
-          if (msg.status === 408 && reused && mayRetry && attempt === 0) {
-            // Some servers send 408 on an idle keep-alive socket before
-            // closing it; with no read pending it is seen only now. The
-            // request was not processed: resend it as on a stale socket.
-            this.#drop();
-            continue;
-          }
-          this.#requests++;
-          if (close || !msg.keepAlive) this.#drop();
-          else this.#reused = true;
-          return new HttpResponse(
-            msg.status,
-            msg.reason,
-            msg.headers,
-            msg.trailers,
-            msg.body,
-            this.#borrow,
-          );
-        } catch (err) {
-          this.#drop();
-          if (this.#abortReason !== undefined) throw this.#abortReason;
-          if (err instanceof Stale) {
-            if (mayRetry && attempt === 0) continue;
-            throw err.lost;
-          }
-          throw err;
-        }
+    return onAbort;
+  }
+
+  /** The request is over: listener off, idle timer on (or off with the socket). */
+  #finish(
+    signal: AbortSignal | undefined,
+    onAbort: (() => void) | undefined,
+  ): void {
+    this.#busy = false;
+    this.#deadline = 0;
+    if (onAbort) signal!.removeEventListener("abort", onAbort);
+    if (this.#transport !== null) {
+      this.#lastUsed = performance.now();
+      if (this.#idleTimeout > 0 && this.#timer === undefined) {
+        this.#arm(this.#lastUsed + this.#idleTimeout);
       }
-    } finally {
-      this.#busy = false;
-      this.#deadline = 0;
-      if (onAbort) signal!.removeEventListener("abort", onAbort);
-      if (this.#transport !== null) {
-        this.#lastUsed = performance.now();
-        if (this.#idleTimeout > 0 && this.#timer === undefined) {
-          this.#arm(this.#lastUsed + this.#idleTimeout);
-        }
-      } else if (this.#timer !== undefined) {
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-        this.#timerAt = Infinity;
-      }
+    } else if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
     }
+  }
+
+  /**
+   * The open socket when it may carry this request, else null (dropped:
+   * unsolicited bytes arrived since the last response, or idle too long).
+   */
+  #usable(): Transport | null {
+    const t = this.#transport;
+    if (t === null) return null;
+    if (
+      this.#rb.length > 0 || (this.#idleTimeout > 0 &&
+        performance.now() - this.#lastUsed >= this.#idleTimeout)
+    ) {
+      this.#drop();
+      return null;
+    }
+    return t;
+  }
+
+  /** Where the next socket read goes. */
+  #readView(): Uint8Array {
+    const rb = this.#rb;
+    return rb.end === 0 && rb.bytes === this.#emptyOf
+      ? this.#emptyView!
+      : rb.spare();
+  }
+
+  /**
+   * A socket read or write failed: the {@link NetworkError} to raise, or a
+   * {@link Stale} carrying it when a reused socket may have been closed by
+   * the server before answering.
+   */
+  #lost(err: unknown, mayBeStale: boolean): Error {
+    const net = new NetworkError("io", this.#host, this.#port, { cause: err });
+    return mayBeStale && isConnectionLost(err) ? new Stale(net) : net;
+  }
+
+  /** The stream ended before the response did: its end, or the error. */
+  #ended(got: boolean, reused: boolean): ResponseMessage {
+    const reader = this.#reader, rb = this.#rb;
+    if (!got && reader.awaitingHead && rb.length === 0) {
+      const err = new HttpProtocolError(
+        "Expected a response, got end of stream (the server closed the connection)",
+      );
+      throw reused ? new Stale(err) : err;
+    }
+    const msg = reader.end(rb);
+    this.#drop();
+    return msg;
+  }
+
+  /** The response to return, or null to resend on a fresh socket. */
+  #respond(
+    msg: ResponseMessage,
+    reused: boolean,
+    canRetry: boolean,
+    close: boolean,
+  ): HttpResponse | null {
+    if (msg.status === 408 && reused && canRetry) {
+      // Some servers send 408 on an idle keep-alive socket before closing
+      // it; with no read pending it is seen only now. The request was not
+      // processed: resend it as on a stale socket.
+      this.#drop();
+      return null;
+    }
+    this.#requests++;
+    if (close || !msg.keepAlive) this.#drop();
+    else this.#reused = true;
+    return new HttpResponse(
+      msg.status,
+      msg.reason,
+      msg.headers,
+      msg.trailers,
+      msg.body,
+      this.#borrow,
+    );
+  }
+
+  /** The exchange failed: returns to retry, else throws what the caller gets. */
+  #failed(err: unknown, canRetry: boolean): void {
+    this.#drop();
+    if (this.#abortReason !== undefined) throw this.#abortReason;
+    if (!(err instanceof Stale)) throw err;
+    if (!canRetry) throw err.lost;
   }
 
   async #connect(): Promise<Transport> {
@@ -442,15 +570,25 @@ export class HttpConnection extends HttpMethods {
       this.#dials++;
       this.#transport = t;
       this.#reused = false;
-      this.#rb.clear();
       this.#cacheEmptyView();
       return t;
     } catch (err) {
       if (this.#abortReason !== undefined) throw this.#abortReason;
-      throw err;
+      throw this.#dialError(err);
     } finally {
       this.#dialAbort = null;
     }
+  }
+
+  /** What a failed dial raises (see {@link HttpConnectionOptions.dial}). */
+  #dialError(err: unknown): unknown {
+    if (!this.#customDial || !RUNTIME_ERRORS.some((c) => err instanceof c)) {
+      return err;
+    }
+    const tls = err instanceof Deno.errors.InvalidData;
+    return new NetworkError(tls ? "tls" : "connect", this.#host, this.#port, {
+      cause: err,
+    });
   }
 
   #cacheEmptyView(): void {
@@ -519,7 +657,7 @@ export class HttpConnection extends HttpMethods {
 
   /**
    * Closes the connection for good: an in-flight request rejects with an
-   * `AbortError` `DOMException`, later requests throw `TypeError`.
+   * `AbortError` `DOMException`, later requests reject with `TypeError`.
    * Idempotent.
    */
   close(): void {

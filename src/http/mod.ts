@@ -17,7 +17,7 @@ export {
   PooledConnection,
 } from "./pool.ts";
 export { HttpResponse } from "./response.ts";
-export { HttpMethods } from "./shortcuts.ts";
+export type { HttpShortcuts } from "./shortcuts.ts";
 export type {
   HttpHeadersInit,
   HttpRequestInit,

@@ -4,14 +4,18 @@
  * @module
  */
 
+import { check } from "../options.ts";
 import {
   HttpConnection,
   type HttpConnectionOptions,
   type HttpRequestOptions,
+  type HttpShortcutOptions,
   parseOrigin,
+  sendRequest,
 } from "./connection.ts";
 import type { HttpResponse } from "./response.ts";
-import { HttpMethods } from "./shortcuts.ts";
+import { ACQUIRE_RULES, POOL_RULES, REQUEST_RULES } from "./rules.ts";
+import { type HttpShortcuts, installShortcuts } from "./shortcuts.ts";
 
 /**
  * Options for {@link ClientPool}: the pool size plus the options every
@@ -52,6 +56,9 @@ interface Waiter {
   done: boolean;
 }
 
+/** The shortcuts a {@link PooledConnection} has (see {@link HttpShortcuts}). */
+export interface PooledConnection extends HttpShortcuts {}
+
 /**
  * A connection lent by {@link ClientPool.acquire}: make requests on it
  * (bodies are borrowed, as on {@link HttpConnection}), then give it back
@@ -72,13 +79,26 @@ interface Waiter {
  * await pool.close();
  * ```
  */
-export class PooledConnection extends HttpMethods {
+export class PooledConnection {
   #giveBack: (conn: HttpConnection) => void;
   #conn: HttpConnection | null;
 
-  /** Created by {@link ClientPool.acquire}; `giveBack` returns the connection to its pool. */
+  static {
+    installShortcuts<PooledConnection>(
+      PooledConnection.prototype,
+      function (method, path, options) {
+        return sendRequest(this.connection, method, path, options);
+      },
+    );
+  }
+
+  /**
+   * Created by {@link ClientPool.acquire}; `giveBack` returns the connection
+   * to its pool.
+   *
+   * @ignore
+   */
   constructor(conn: HttpConnection, giveBack: (conn: HttpConnection) => void) {
-    super();
     this.#conn = conn;
     this.#giveBack = giveBack;
   }
@@ -117,6 +137,9 @@ export class PooledConnection extends HttpMethods {
   }
 }
 
+/** The shortcuts a {@link ClientPool} has (see {@link HttpShortcuts}). */
+export interface ClientPool extends HttpShortcuts {}
+
 /**
  * A pool of at most `connections` keep-alive connections to one origin,
  * opened lazily. {@link ClientPool.acquire} lends a connection; when all
@@ -140,7 +163,7 @@ export class PooledConnection extends HttpMethods {
  * for (const r of results) console.log(r.status, r.json());
  * ```
  */
-export class ClientPool extends HttpMethods {
+export class ClientPool {
   /** The origin every connection goes to. */
   readonly origin: URL;
   #options: HttpConnectionOptions;
@@ -154,17 +177,24 @@ export class ClientPool extends HttpMethods {
   #drained: (() => void) | null = null;
   #closedPromise: Promise<void> | null = null;
 
-  /** Checks the origin and options (`TypeError` / `RangeError`); opens nothing yet. */
-  constructor(origin: string | URL, options: ClientPoolOptions = {}) {
-    super();
+  static {
+    installShortcuts<ClientPool>(
+      ClientPool.prototype,
+      function (method, path, options) {
+        return this.#send(method, path, options);
+      },
+    );
+  }
+
+  /**
+   * Checks the origin and options (`TypeError` for an unknown option or a
+   * wrong type, `RangeError` for a bad value); opens nothing yet.
+   */
+  constructor(origin: string | URL, options?: ClientPoolOptions) {
     this.origin = parseOrigin(origin);
-    const max = options.connections ?? 10;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new RangeError(
-        `Expected connections to be an integer >= 1, got ${max}`,
-      );
-    }
-    this.#max = max;
+    check(options, POOL_RULES, "ClientPool");
+    options ??= {};
+    this.#max = options.connections ?? 10;
     const { connections: _, ...rest } = options;
     this.#options = rest;
     // Validate the connection options now, not at the first acquire.
@@ -198,13 +228,18 @@ export class ClientPool extends HttpMethods {
    * first one released after every earlier waiter was served. Rejects with
    * `TypeError` once the pool is closing, or with the signal's reason.
    */
-  acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
+  acquire(options?: AcquireOptions): Promise<PooledConnection> {
+    try {
+      check(options, ACQUIRE_RULES, "acquire()");
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#closing) {
       return Promise.reject(
         new TypeError("Expected an open ClientPool, it is closing"),
       );
     }
-    const signal = options.signal;
+    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const conn = this.#take();
     if (conn !== null) {
@@ -293,17 +328,30 @@ export class ClientPool extends HttpMethods {
    * an *owned* body (copied out of the connection's buffer), releasing the
    * connection before resolving.
    */
-  async request(
-    init: HttpRequestOptions & AcquireOptions,
+  request(init: HttpRequestOptions & AcquireOptions): Promise<HttpResponse> {
+    try {
+      check(init, REQUEST_RULES, "request()");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#send(init?.method, init?.path, init);
+  }
+
+  /** Acquire, send (options checked already), copy the body, release. */
+  async #send(
+    method: string | undefined,
+    path: string | undefined,
+    options: HttpShortcutOptions | undefined,
   ): Promise<HttpResponse> {
     if (this.#closing) {
       throw new TypeError("Expected an open ClientPool, it is closing");
     }
-    init.signal?.throwIfAborted();
+    const signal = options?.signal;
+    signal?.throwIfAborted();
     // No lease object on this path: take the connection, give it back.
-    const conn = this.#take() ?? await this.#wait(init.signal);
+    const conn = this.#take() ?? await this.#wait(signal);
     try {
-      return (await conn.request(init)).toOwned();
+      return (await sendRequest(conn, method, path, options)).toOwned();
     } finally {
       this.#release(conn);
     }

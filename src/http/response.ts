@@ -50,6 +50,8 @@ export class HttpResponse {
    * Created by the client. `borrow` ties a borrowed body to its connection
    * (whose counter goes up when the next request starts, which invalidates
    * the body); omit it for an owned response.
+   *
+   * @ignore
    */
   constructor(
     status: number,
@@ -57,8 +59,9 @@ export class HttpResponse {
     headers: HeaderList,
     trailers: HeaderList | null,
     body: Uint8Array,
-    borrow: { readonly gen: number } = OWNED,
+    borrow?: { readonly gen: number },
   ) {
+    borrow ??= OWNED;
     this.status = status;
     this.reason = reason;
     this.headers = headers;
@@ -105,9 +108,12 @@ export class HttpResponse {
     return decoder.decode(this.body);
   }
 
-  /** The body parsed as JSON; throws `SyntaxError` when it is not JSON. */
-  // deno-lint-ignore no-explicit-any -- like Response.json(): the caller narrows it
-  json<T = any>(): T {
+  /**
+   * The body parsed as JSON; throws `SyntaxError` when it is not JSON.
+   * `T` is what the caller says the JSON is (not checked); by default
+   * `unknown`, to be narrowed.
+   */
+  json<T = unknown>(): T {
     return JSON.parse(decoder.decode(this.body));
   }
 

@@ -189,11 +189,62 @@ Deno.test("malformed status lines are refused", () => {
       "HTTP/1.1 2x0 OK",
       "HTTP/1.1 200 O\x00K",
       "HTTP/1.1 200 O\x7fK",
-      "",
     ]
   ) {
     refused(line + "\r\n\r\n", {}, /status line/);
   }
+});
+
+Deno.test("empty lines before the status line are skipped, up to 8 of them", () => {
+  for (const n of [1, 2, 8]) {
+    const r = parse(
+      "\r\n".repeat(n) + "HTTP/1.1 404 Not Found\r\nX: y\r\n\r\n",
+    );
+    strictEqual(r.head?.status, 404);
+    deepStrictEqual(r.head?.headers, [["x", "y"]]);
+    strictEqual(r.rest, "");
+  }
+  refused(
+    "\r\n".repeat(9) + "HTTP/1.1 200 OK\r\n\r\n",
+    {},
+    /Expected a status line, got more than 8 empty lines/,
+  );
+  refused("\r\r\nHTTP/1.1 200 OK\r\n\r\n", {}, /bare CR/);
+  refused("\nHTTP/1.1 200 OK\r\n\r\n", {}, /status line/);
+});
+
+Deno.test("bytes that cannot begin a status line are refused as soon as they arrive", () => {
+  // none of these ever ends a head: only the first bytes can refuse them
+  const cases: [Uint8Array, RegExp][] = [
+    // a TLS alert, as a TLS server answers plain HTTP
+    [bytes(0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32), /TLS record/],
+    // a TLS ServerHello's record header
+    [bytes(0x16, 0x03, 0x01, 0x00, 0x5a, 0x02), /TLS record.*https:/],
+    // an HTTP/2 SETTINGS frame
+    [bytes(0x00, 0x00, 0x12, 0x04, 0x00), /got "\\u0000"$/],
+    [bytes(0), /got "\\u0000"$/],
+    [enc.encode("GET / HTTP/1.1\r\nHost: x"), /got "G"$/],
+    [enc.encode("HTTP/2 200\r\nx"), /got "HTTP\/2"$/],
+    [enc.encode("HTTP/1.1 200OK and the rest"), /got "HTTP\/1.1 200O"$/],
+    [enc.encode("HTTP/1.1 099 Low"), /got "HTTP\/1.1 0"$/],
+    [enc.encode("<html><body>"), /got "<"$/],
+  ];
+  for (const [b, why] of cases) {
+    refused(b, {}, /^Expected a status line "HTTP\/1.x NNN reason", got /);
+    refused(b, {}, why);
+  }
+});
+
+Deno.test("a head with bare-LF line ends is refused at its first LF, not at its end", () => {
+  // no CRLF CRLF ever comes: an LF-only head must not wait for one
+  refused(
+    "HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    {},
+    /bare LF in the head/,
+  );
+  refused("HTTP/1.1 200 OK\r\nX: 1\nY: 2", {}, /bare LF in the head/);
+  refused("HTTP/1.1 200\n", {}, /status line/);
+  refused("HTTP/1.1 200 OK\rX-A", {}, /bare CR in the head/);
 });
 
 Deno.test("header lines that are not name: value are refused", () => {

@@ -206,3 +206,118 @@ Deno.test("a Host given with the request replaces a default Host, and two Host f
   );
   assert.equal(text(w, {}), "GET / HTTP/1.1\r\nHost: default.test\r\n\r\n");
 });
+
+Deno.test("a request's header replaces every default of the same name, case-insensitively", () => {
+  const w = new RequestWriter({
+    host: "h",
+    headers: [["X-Api-Key", "k1"], ["accept", "a/b"], ["x-api-key", "k2"]],
+  });
+  assert.equal(
+    text(w, { headers: { "X-API-KEY": "override" } }),
+    "GET / HTTP/1.1\r\nhost: h\r\naccept: a/b\r\nX-API-KEY: override\r\n\r\n",
+  );
+  // several fields of that name in the request are all sent
+  assert.equal(
+    text(w, { headers: [["x-api-key", "a"], ["X-Api-Key", "b"]] }),
+    "GET / HTTP/1.1\r\nhost: h\r\naccept: a/b\r\nx-api-key: a\r\nX-Api-Key: b\r\n\r\n",
+  );
+  // the defaults come back for the next request
+  assert.equal(
+    text(w, { headers: new Headers({ "x-other": "1" }) }),
+    "GET / HTTP/1.1\r\nhost: h\r\nX-Api-Key: k1\r\naccept: a/b\r\nx-api-key: k2\r\nx-other: 1\r\n\r\n",
+  );
+});
+
+Deno.test("a request's Content-Type replaces a default one, and a default one replaces the body's", () => {
+  const w = new RequestWriter({
+    host: "h",
+    headers: { "content-type": "application/x-default" },
+  });
+  const json = text(w, { method: "POST", json: 1 });
+  assert.ok(json.includes("content-type: application/x-default\r\n"));
+  assert.ok(!json.includes("application/json"));
+  const own = text(w, {
+    method: "POST",
+    json: 1,
+    headers: { "Content-Type": "application/vnd.x+json" },
+  });
+  assert.ok(own.includes("Content-Type: application/vnd.x+json\r\n"));
+  assert.ok(!own.includes("x-default") && !own.includes("application/json"));
+});
+
+Deno.test("standard methods are sent upper-cased whatever their case, other tokens as given", () => {
+  const w = new RequestWriter({ host: "h" });
+  const cases: [string, string][] = [
+    ["get", "GET"],
+    ["Post", "POST"],
+    ["put", "PUT"],
+    ["delete", "DELETE"],
+    ["head", "HEAD"],
+    ["options", "OPTIONS"],
+    ["patch", "PATCH"],
+    ["trace", "TRACE"],
+    ["PROPFIND", "PROPFIND"],
+    ["purge", "purge"],
+    ["M-SEARCH", "M-SEARCH"],
+  ];
+  for (const [given, sent] of cases) {
+    assert.ok(text(w, { method: given }).startsWith(`${sent} / HTTP/1.1\r\n`));
+    assert.equal(w.method, sent);
+  }
+  // the body-less POST rule sees the normalized method
+  assert.ok(text(w, { method: "post" }).includes("content-length: 0\r\n"));
+  assert.ok(text(w, { method: "patch" }).includes("content-length: 0\r\n"));
+});
+
+Deno.test("CONNECT is refused: the writer does not open tunnels", () => {
+  const w = new RequestWriter({ host: "h" });
+  for (const m of ["CONNECT", "connect"]) {
+    assert.throws(
+      () => w.encode({ method: m, path: "*" }),
+      /Expected a method other than CONNECT/,
+    );
+  }
+});
+
+Deno.test("an unknown request field or one of the wrong type is a TypeError naming it", () => {
+  const w = new RequestWriter({ host: "h" });
+  assert.throws(
+    () => w.encode({ methd: "POST" } as never),
+    (e) =>
+      e instanceof TypeError &&
+      /unknown option "methd" \(did you mean "method"\?\)/.test(e.message),
+  );
+  assert.throws(
+    () => w.encode({ close: "yes" } as never),
+    /Expected option "close" to be a boolean, got a string/,
+  );
+  assert.throws(
+    () => w.encode({ headers: "x: 1" } as never),
+    /Expected option "headers" to be a record or an iterable/,
+  );
+  assert.throws(
+    () => w.encode({ query: 5 } as never),
+    /Expected option "query" to be an object/,
+  );
+  assert.throws(
+    () => w.encode({ path: 5 } as never),
+    /Expected option "path" to be a string, got the number 5/,
+  );
+  assert.equal(text(w, {}), "GET / HTTP/1.1\r\nhost: h\r\n\r\n");
+});
+
+Deno.test("an unknown writer option or one of the wrong type is refused", () => {
+  assert.throws(
+    () => new RequestWriter({ host: "h", inlineBody: 1 } as never),
+    /unknown option "inlineBody"/,
+  );
+  assert.throws(
+    () => new RequestWriter({ host: "h", inlineBodySize: -1 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new RequestWriter({ host: 5 } as never),
+    /Expected option "RequestWriter.host" to be a string/,
+  );
+  assert.throws(() => new RequestWriter({ host: "" }), /non-empty string/);
+});

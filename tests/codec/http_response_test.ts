@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  HeadReader,
   HttpLimitError,
   HttpProtocolError,
   ReadBuf,
@@ -248,6 +249,22 @@ Deno.test("interim 1xx responses are skipped and the final response is returned"
   );
 });
 
+Deno.test("empty lines before a status line are skipped: a 100 Continue, a blank line and a 404 are one exchange", () => {
+  vector(
+    "HTTP/1.1 100 Continue\r\n\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno",
+    { status: 404, reason: "Not Found", body: "no", leftover: 0 },
+  );
+  vector(
+    "\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+    { status: 200, body: "", leftover: 0 },
+  );
+  refused(
+    "HTTP/1.1 100 Continue\r\n\r\n" + "\r\n".repeat(9) +
+      "HTTP/1.1 200 OK\r\n\r\n",
+    /more than 8 empty lines/,
+  );
+});
+
 Deno.test("a body without framing runs to the end of the stream and ends keep-alive", () => {
   vector("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", {
     body: "until the end",
@@ -317,6 +334,26 @@ Deno.test("read() before begin() is refused with a TypeError", () => {
 Deno.test("bad limits are refused with a RangeError", () => {
   assert.throws(() => new ResponseReader({ maxBodySize: -1 }), RangeError);
   assert.throws(() => new ResponseReader({ maxHeadSize: 1.5 }), RangeError);
+  assert.throws(() => new HeadReader({ maxHeadSize: 8 }), RangeError);
+});
+
+Deno.test("an unknown limit or one of the wrong type is a TypeError naming it", () => {
+  assert.throws(
+    () => new ResponseReader({ maxMessageSize: 1 } as never),
+    /Expected only known ResponseReader options, got unknown option "maxMessageSize"/,
+  );
+  assert.throws(
+    () => new ResponseReader({ maxBodySize: "1024" } as never),
+    /Expected option "ResponseReader.maxBodySize" to be a number, got a string/,
+  );
+  assert.throws(
+    () => new HeadReader({ maxHeaders: null } as never),
+    /Expected option "HeadReader.maxHeaders" to be a number, got null/,
+  );
+  assert.throws(
+    () => new HeadReader({ maxBodySize: 1 } as never),
+    /unknown option "maxBodySize"/,
+  );
 });
 
 // ---- refusals: what smuggling is made of ----
@@ -379,6 +416,19 @@ Deno.test("bad chunk sizes are refused", () => {
   refused(`${head}ffffffffffffffffff\r\n`, /Expected a chunk size below/);
 });
 
+Deno.test("chunk extensions off the RFC 9112 grammar are refused: trailing whitespace, a bare semicolon, an unclosed quote", () => {
+  const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  refused(`${head}5 \r\nhello\r\n0\r\n\r\n`, /after whitespace/);
+  refused(`${head}5\t\r\nhello\r\n0\r\n\r\n`, /after whitespace/);
+  refused(`${head}5\r\nhello\r\n0 \r\n\r\n`, /after whitespace/);
+  refused(`${head}5;\r\nhello\r\n0\r\n\r\n`, /extension name after ";"/);
+  refused(`${head}5; =1\r\nhello\r\n0\r\n\r\n`, /extension name/);
+  refused(
+    `${head}5;a="open\r\nhello\r\n0\r\n\r\n`,
+    /closing quote in a chunk extension value/,
+  );
+});
+
 Deno.test("chunk data not followed by CRLF is refused", () => {
   const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
   refused(
@@ -431,7 +481,7 @@ Deno.test("a malformed status line or header name is refused", () => {
   refused("HTTP/1.1 20 OK\r\n\r\n", /Expected a status line/);
   refused(
     "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
-    /Expected a header "name: value"/,
+    /Expected a header field "name: value"/,
   );
   refused(
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Name: x\r\n\r\n",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ClientPool,
   HttpConnection,
   HttpLimitError,
   HttpProtocolError,
@@ -12,8 +13,18 @@ import {
   startDenoServer,
   startRawServer,
 } from "../support/http_servers.ts";
+import { testTls } from "../support/tls.ts";
 
 const dec = new TextDecoder();
+
+/** What the `/echo` route answers. */
+interface Echo {
+  method: string;
+  path: string;
+  search: string;
+  headers: Record<string, string>;
+  body: string;
+}
 
 for (const tls of [false, true]) {
   const over = tls ? "https" : "http";
@@ -51,21 +62,24 @@ for (const tls of [false, true]) {
         query: { dry: "1" },
         headers: { "X-Id": "7" },
       });
-      const echo = post.json();
+      const echo = post.json<Echo>();
       assert.equal(echo.method, "POST");
       assert.equal(echo.search, "?dry=1");
       assert.equal(echo.headers["x-id"], "7");
       assert.equal(echo.headers["user-agent"], "nexus-test/1");
       assert.equal(echo.headers["content-type"], "application/json");
       assert.deepEqual(JSON.parse(echo.body), { qty: 2, sym: "BTC" });
-      const put = (await conn.put("/echo", { body: "héllo" })).json();
+      const put = (await conn.put("/echo", { body: "héllo" })).json<Echo>();
       assert.equal(put.method, "PUT");
       assert.equal(put.body, "héllo");
       assert.equal(put.headers["content-length"], "6");
       const bytes = new Uint8Array(100_000).fill(65);
-      const big = (await conn.post("/echo", { body: bytes })).json();
+      const big = (await conn.post("/echo", { body: bytes })).json<Echo>();
       assert.equal(big.body.length, 100_000);
-      assert.equal((await conn.delete("/echo")).json().method, "DELETE");
+      assert.equal(
+        (await conn.delete("/echo")).json<Echo>().method,
+        "DELETE",
+      );
       assert.equal(conn.dials, 1);
     } finally {
       await server.close();
@@ -635,5 +649,174 @@ Deno.test("a timeout or idleTimeout beyond setTimeout's range does not make the 
     assert.ok(delays.length <= 4, `setTimeout called ${delays.length} times`);
   } finally {
     globalThis.setTimeout = realSetTimeout;
+  }
+});
+
+// ---- per-request headers and methods (issue 9, item 7) ----
+
+Deno.test("a request's header replaces a default of the same name at Deno.serve, whatever its case", async () => {
+  const server = await startDenoServer();
+  try {
+    const headers = { "x-api-key": "k1", "user-agent": "bot/1" };
+    using conn = new HttpConnection(server.origin, { headers });
+    const echo = (await conn.get("/echo", {
+      headers: { "X-Api-Key": "override" },
+    })).json<Echo>();
+    assert.equal(echo.headers["x-api-key"], "override");
+    assert.equal(echo.headers["user-agent"], "bot/1");
+    const again = (await conn.get("/echo")).json<Echo>();
+    assert.equal(again.headers["x-api-key"], "k1", "the default is back");
+    await using pool = new ClientPool(server.origin, { headers });
+    const pooled = (await pool.post("/echo", {
+      headers: [["X-API-KEY", "pooled"]],
+      json: {},
+    })).json<Echo>();
+    assert.equal(pooled.headers["x-api-key"], "pooled");
+    assert.equal(pooled.headers["user-agent"], "bot/1");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("lower-case methods reach Deno.serve upper-cased", async () => {
+  const server = await startDenoServer();
+  try {
+    using conn = new HttpConnection(server.origin);
+    for (const m of ["get", "post", "put", "delete", "patch", "Options"]) {
+      const echo = (await conn.request({ method: m, path: "/echo" }))
+        .json<Echo>();
+      assert.equal(echo.method, m.toUpperCase());
+    }
+    const head = await conn.request({ method: "head", path: "/hello" });
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0, "read as a HEAD: no body expected");
+    assert.equal((await conn.get("/hello")).text(), "hello world");
+    assert.equal(conn.dials, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a lower-case get on a reused socket the server closed is retried like a GET", async () => {
+  const server = startRawServer(async (c) => {
+    if (!await c.readRequest()) return;
+    await c.write(`HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n${c.index}`);
+    await c.readRequest();
+  });
+  try {
+    using conn = new HttpConnection(server.origin, { idleTimeout: 0 });
+    assert.equal(
+      (await conn.request({ method: "get", path: "/a" })).text(),
+      "0",
+    );
+    const res = await conn.request({ method: "get", path: "/b" });
+    assert.equal(res.text(), "1", "answered by the second socket");
+    assert.deepEqual(
+      server.requests.map((r) => `${r.method} ${r.path}`),
+      ["GET /a", "GET /b", "GET /b"],
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+// ---- response reader hardening on real sockets (issue 9, item 8) ----
+
+/** Checks a rejection is an HttpProtocolError (not a timeout) matching `re`. */
+function protocolError(re: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof HttpProtocolError, `got ${err}`);
+    assert.match((err as Error).message, re);
+    return true;
+  };
+}
+
+Deno.test("an http: origin served by a TLS server fails at once with HttpProtocolError naming TLS", async () => {
+  const tls = await testTls();
+  const server = Deno.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    onListen() {},
+    cert: tls.cert,
+    key: tls.key,
+  }, () => new Response("over TLS"));
+  try {
+    using conn = new HttpConnection(`http://127.0.0.1:${server.addr.port}`);
+    await assert.rejects(
+      conn.get("/"),
+      protocolError(
+        /Expected a status line "HTTP\/1.x NNN reason", got 0x15, the first byte of a TLS record \(is the origin https:\?\)/,
+      ),
+    );
+    assert.equal(conn.connected, false);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("bytes that cannot begin a status line fail at once, not at the timeout, while the server keeps the socket open", async () => {
+  const answers: Record<string, Uint8Array> = {
+    // a TLS ServerHello record header, as a TLS server that waits would send
+    "/tls": new Uint8Array([0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00]),
+    "/nul": new Uint8Array([0, 0, 0, 0]),
+    "/ssh": new TextEncoder().encode("SSH-2.0-OpenSSH_9.2p1 Debian\r\n"),
+    "/h2": new Uint8Array([0, 0, 18, 4, 0, 0, 0, 0, 0]), // a SETTINGS frame
+  };
+  const server = startRawServer(async (c) => {
+    const r = await c.readRequest();
+    if (!r) return;
+    await c.conn.write(answers[r.path]);
+    await c.readRequest(); // keeps the socket open until the client closes it
+  });
+  try {
+    using conn = new HttpConnection(server.origin, { timeout: 20_000 });
+    for (const path of Object.keys(answers)) {
+      await assert.rejects(
+        conn.get(path),
+        protocolError(/Expected a status line/),
+      );
+      assert.equal(conn.connected, false);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a head with bare-LF line ends fails at once while the server keeps the socket open", async () => {
+  const server = startRawServer(async (c) => {
+    if (!await c.readRequest()) return;
+    await c.write("HTTP/1.1 200 OK\nContent-Length: 2\n\nok");
+    await c.readRequest();
+  });
+  try {
+    using conn = new HttpConnection(server.origin, { timeout: 20_000 });
+    await assert.rejects(
+      conn.get("/"),
+      protocolError(/Expected CRLF, got a bare LF/),
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a 100 Continue, an empty line and a 404 from the server are one exchange on a kept socket", async () => {
+  const server = startRawServer((c) =>
+    keepAlive(
+      c,
+      (path) =>
+        path === "/missing"
+          ? "HTTP/1.1 100 Continue\r\n\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot found"
+          : "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    )
+  );
+  try {
+    using conn = new HttpConnection(server.origin);
+    const res = await conn.post("/missing", { json: { a: 1 } });
+    assert.equal(res.status, 404);
+    assert.equal(res.text(), "not found");
+    assert.equal((await conn.get("/next")).text(), "ok");
+    assert.equal(conn.dials, 1);
+  } finally {
+    await server.close();
   }
 });

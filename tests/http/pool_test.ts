@@ -184,7 +184,10 @@ Deno.test("pool.request returns an owned body that outlives later requests", asy
     assert.equal(first.owned, true);
     assert.equal(first.text(), "hello world");
     const echoed = await pool.post("/echo", { json: { a: 1 } });
-    assert.deepEqual(JSON.parse(echoed.json().body), { a: 1 });
+    assert.deepEqual(
+      JSON.parse(echoed.json<{ body: string }>().body),
+      { a: 1 },
+    );
   } finally {
     await pool.close();
     await server.close();

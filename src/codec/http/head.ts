@@ -6,7 +6,9 @@
  */
 
 import { HttpLimitError, HttpProtocolError } from "../../errors.ts";
+import { check, integer, type Rules } from "../../options.ts";
 import type { ReadBuf } from "../read_buf.ts";
+import { interned, parseField, quote } from "./field.ts";
 import { HeaderList } from "./header_list.ts";
 
 /**
@@ -43,101 +45,81 @@ export interface ResponseHead {
  * ```
  */
 export interface HeadLimits {
-  /** Largest head in bytes, status line to the blank line. Default 16384. */
+  /** Largest head in bytes, status line to the blank line. Default 16384, minimum 16. */
   maxHeadSize?: number;
   /** Most header fields. Default 100. */
   maxHeaders?: number;
 }
 
+/** The rules of {@link HeadLimits} (see `src/options.ts`). */
+export const HEAD_LIMIT_RULES: Rules = {
+  maxHeadSize: integer(16),
+  maxHeaders: integer(0),
+};
+
+/** Empty lines (CRLF) skipped before a status line; one more is refused. */
+export const MAX_EMPTY_LINES = 8;
+
 const CR = 13, LF = 10;
 
-// tchar per RFC 9110 §5.6.2
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
-for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+/** `HTTP/1.x NNN` and the byte after it: what every status line starts with. */
+const PREFIX = 13;
+const HTTP_1 = [72, 84, 84, 80, 47, 49, 46]; // "HTTP/1."
 
-/**
- * Whether `s` is a non-empty RFC 9110 token (a valid method or header name).
- *
- * @example
- * ```ts
- * import { isToken } from "./head.ts";
- * console.assert(isToken("X-Api-Key") && !isToken("Bad Name"));
- * ```
- */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
+/** Whether `c` may be byte `i` (0-based) of a status line. */
+function statusByte(i: number, c: number): boolean {
+  if (i < 7) return c === HTTP_1[i];
+  switch (i) {
+    case 7:
+      return c === 48 || c === 49; // HTTP/1.0 or HTTP/1.1
+    case 8:
+      return c === 32;
+    case 9:
+      return c >= 49 && c <= 57; // a status >= 100
+    case 12:
+      return c === 32 || c === CR; // the reason, or the end of the line
+    default:
+      return c >= 48 && c <= 57;
   }
-  return true;
 }
 
 /**
- * A direct-mapped cache of short strings seen in heads (header names
- * lower-cased, common values, reason phrases), so a steady stream of
- * similar responses parses without allocating them again. Bounded: 1024
- * slots of at most 48 characters; a collision just replaces the slot.
+ * The error for a status line that went wrong at `b[bad]` (`b[from]` is its
+ * first byte): it quotes the line up to that byte, so the message does not
+ * depend on how the bytes arrived.
  */
-const INTERN = new Array<string>(1024).fill("");
-const INTERN_MAX = 48;
-
-/** `b[from, to)` as a string, lower-cased when `lower` (ASCII letters only). */
-function interned(
-  b: Uint8Array,
-  from: number,
-  to: number,
-  lower: boolean,
-): string {
-  const n = to - from;
-  if (n > INTERN_MAX) {
-    const s = latin1(b, from, to);
-    return lower ? s.toLowerCase() : s;
-  }
-  let h = n;
-  for (let i = from; i < to; i++) {
-    let c = b[i];
-    if (lower && c >= 65 && c <= 90) c |= 0x20;
-    h = (Math.imul(h, 31) + c) | 0;
-  }
-  const slot = (h ^ (h >>> 10)) & 1023;
-  const hit = INTERN[slot];
-  if (hit.length === n) {
-    let i = 0;
-    for (; i < n; i++) {
-      let c = b[from + i];
-      if (lower && c >= 65 && c <= 90) c |= 0x20;
-      if (hit.charCodeAt(i) !== c) break;
-    }
-    if (i === n) return hit;
-  }
-  let s = "";
-  for (let i = from; i < to; i++) {
-    let c = b[i];
-    if (lower && c >= 65 && c <= 90) c |= 0x20;
-    s += String.fromCharCode(c);
-  }
-  INTERN[slot] = s;
-  return s;
+/** Whether `b[s, s + 13)` is `HTTP/1.x NNN` and SP or CR (unrolled {@link statusByte}). */
+function isStatusPrefix(b: Uint8Array, s: number): boolean {
+  const d = b[s + 9], c = b[s + 12];
+  return b[s] === 72 && b[s + 1] === 84 && b[s + 2] === 84 &&
+    b[s + 3] === 80 && b[s + 4] === 47 && b[s + 5] === 49 &&
+    b[s + 6] === 46 && (b[s + 7] === 49 || b[s + 7] === 48) &&
+    b[s + 8] === 32 && d >= 49 && d <= 57 && isDigit(b[s + 10]) &&
+    isDigit(b[s + 11]) && (c === 32 || c === CR);
 }
 
-function latin1(b: Uint8Array, from: number, to: number): string {
-  if (to - from <= 16) {
-    let t = "";
-    for (let i = from; i < to; i++) t += String.fromCharCode(b[i]);
-    return t;
-  }
-  let s = "";
-  for (let i = from; i < to; i += 4096) {
-    s += String.fromCharCode.apply(
-      null,
-      b.subarray(i, Math.min(to, i + 4096)) as unknown as number[],
-    );
-  }
-  return s;
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function badStatusLine(b: Uint8Array, from: number, bad: number): Error {
+  const c = b[from];
+  const got = c >= 0x14 && c <= 0x17
+    ? `0x${
+      c.toString(16)
+    }, the first byte of a TLS record (is the origin https:?)`
+    : quote(b, from, bad + 1);
+  return new HttpProtocolError(
+    `Expected a status line "HTTP/1.x NNN reason", got ${got}`,
+  );
+}
+
+function bareCr(): Error {
+  return new HttpProtocolError("Expected CRLF, got a bare CR in the head");
+}
+
+function bareLf(): Error {
+  return new HttpProtocolError("Expected CRLF, got a bare LF in the head");
 }
 
 /**
@@ -146,10 +128,16 @@ function latin1(b: Uint8Array, from: number, to: number): string {
  * scanned once. On success the head is consumed from the buffer and what
  * follows it (body or frames) stays there.
  *
- * Refuses with {@link HttpProtocolError}: a head over `maxHeadSize`, more
- * than `maxHeaders` fields, a bad status line, a field name that is not a
- * token, obs-fold (a line starting with whitespace), a bare CR or LF, NUL or
- * other control bytes in a value.
+ * Up to {@link MAX_EMPTY_LINES} empty lines (CRLF) before the status line
+ * are skipped (RFC 9112 §2.2). Everything else is refused with
+ * {@link HttpProtocolError} as soon as the byte that breaks it arrives,
+ * not at the end of the head: a first line that does not begin
+ * `HTTP/1.0 NNN` or `HTTP/1.1 NNN` (a TLS record on a plain-http port, an
+ * HTTP/2 frame, NUL), a bare CR or LF (a head with LF line ends). Then, at
+ * the end of the head: a bad reason phrase, a field name that is not a
+ * token, obs-fold (a line starting with whitespace), NUL or other control
+ * bytes in a value. Over a limit: {@link HttpLimitError} (`maxHeadSize`,
+ * `maxHeaders`).
  *
  * @example
  * ```ts
@@ -163,12 +151,19 @@ function latin1(b: Uint8Array, from: number, to: number): string {
  * ```
  */
 export class HeadReader {
-  #scanned = 0;
+  #scanned = 0; // bytes from rb.start searched for the end of the head
+  #checked = 0; // bytes of the status line prefix verified
+  #empty = 0; // empty lines skipped before the status line
   #maxHeadSize: number;
   #maxHeaders: number;
 
-  /** Creates a reader with the given limits. */
-  constructor(limits: HeadLimits = {}) {
+  /**
+   * Creates a reader with the given limits. Throws `TypeError` for an
+   * unknown limit or a wrong type, `RangeError` for a bad value.
+   */
+  constructor(limits?: HeadLimits) {
+    check(limits, HEAD_LIMIT_RULES, "HeadReader");
+    limits ??= {};
     this.#maxHeadSize = limits.maxHeadSize ?? 16384;
     this.#maxHeaders = limits.maxHeaders ?? 100;
   }
@@ -176,6 +171,8 @@ export class HeadReader {
   /** Forgets the search position (call before reading a new head). */
   reset(): void {
     this.#scanned = 0;
+    this.#checked = 0;
+    this.#empty = 0;
   }
 
   /**
@@ -184,166 +181,114 @@ export class HeadReader {
    * {@link HttpProtocolError} when it is invalid or too large.
    */
   read(rb: ReadBuf): ResponseHead | null {
+    if (this.#checked < PREFIX && !this.#statusPrefix(rb)) return null;
     const b = rb.bytes, start = rb.start, end = rb.end;
     const limit = Math.min(end, start + this.#maxHeadSize);
-    let i = start + Math.max(0, this.#scanned - 3);
+    let i = start + this.#scanned;
     let headEnd = -1;
-    for (; i + 3 < limit; i++) {
-      if (
-        b[i + 3] === LF && b[i + 2] === CR && b[i + 1] === LF && b[i] === CR
-      ) {
-        headEnd = i + 4;
+    for (; i < limit; i++) {
+      const c = b[i];
+      if (c > CR) continue;
+      if (c === LF) throw bareLf();
+      if (c !== CR) continue; // other control bytes: refused by the parse
+      if (i + 1 === limit) break; // the byte after the CR is not here yet
+      if (b[++i] !== LF) throw bareCr();
+      if (b[i - 2] === LF) {
+        headEnd = i + 1;
         break;
       }
     }
     if (headEnd < 0) {
       this.#scanned = i - start;
-      if (end - start >= this.#maxHeadSize) {
-        throw new HttpLimitError(
-          "maxHeadSize",
-          this.#maxHeadSize,
-          `Expected a response head within ${this.#maxHeadSize} bytes, got more without the end of the head`,
-        );
-      }
-      if (end === b.length) {
-        // the buffer is full and the head incomplete: make room for more of it
-        // (the head is bounded by maxHeadSize, checked above)
-        // and by what the buffer may grow to
-        const have = end - start;
-        const bound = rb.maxCapacity;
-        if (have >= bound) {
-          throw new HttpLimitError(
-            "maxMessageSize",
-            rb.maxMessageSize,
-            `Expected a response head within the buffer limit of ${bound} bytes, got more without the end of the head`,
-          );
-        }
-        rb.reserve(
-          Math.min(this.#maxHeadSize, have + Math.max(have, 1024), bound),
-        );
-      }
+      this.#makeRoom(rb);
       return null;
     }
-    this.#scanned = 0;
+    this.reset();
     const head = this.#parse(b, start, headEnd - 2);
     rb.consume(headEnd - start);
     return head;
   }
 
-  #parse(b: Uint8Array, start: number, end: number): ResponseHead {
-    // end points at the CRLF that terminates the last line (or the status line)
-    let lineEnd = lineEndFrom(b, start, end);
-    const statusEnd = lineEnd;
-    const status = parseStatusLine(b, start, lineEnd);
-    if (status < 0) {
-      const statusLine = latin1(b, start, lineEnd);
-      throw new HttpProtocolError(
-        `Expected a status line "HTTP/1.x NNN reason", got ${
-          JSON.stringify(statusLine.slice(0, 64))
-        }`,
+  /**
+   * Skips empty lines, then verifies the status line's first bytes as they
+   * arrive; true once all {@link PREFIX} of them are there and valid.
+   */
+  #statusPrefix(rb: ReadBuf): boolean {
+    while (this.#checked === 0 && rb.length > 0 && rb.bytes[rb.start] === CR) {
+      if (rb.length < 2) return false;
+      if (rb.bytes[rb.start + 1] !== LF) throw bareCr();
+      if (++this.#empty > MAX_EMPTY_LINES) {
+        throw new HttpProtocolError(
+          `Expected a status line, got more than ${MAX_EMPTY_LINES} empty lines`,
+        );
+      }
+      rb.consume(2);
+    }
+    const b = rb.bytes, start = rb.start;
+    const have = Math.min(rb.length, PREFIX);
+    if (have === PREFIX && this.#checked === 0 && isStatusPrefix(b, start)) {
+      this.#checked = PREFIX; // the usual case: all of it, valid, at once
+      return true;
+    }
+    for (let i = this.#checked; i < have; i++) {
+      if (!statusByte(i, b[start + i])) {
+        throw badStatusLine(b, start, start + i);
+      }
+    }
+    this.#checked = have;
+    return have === PREFIX;
+  }
+
+  /** The head is incomplete: refuses it past the limits, or makes room for the rest. */
+  #makeRoom(rb: ReadBuf): void {
+    const have = rb.length;
+    if (have >= this.#maxHeadSize) {
+      throw new HttpLimitError(
+        "maxHeadSize",
+        this.#maxHeadSize,
+        `Expected a response head within ${this.#maxHeadSize} bytes, got more without the end of the head`,
       );
     }
+    if (rb.end < rb.capacity) return;
+    // The buffer is full: make room for more of the head, bounded by
+    // maxHeadSize (checked above) and by what the buffer may grow to.
+    const bound = rb.maxCapacity;
+    if (have >= bound) {
+      throw new HttpLimitError(
+        "maxMessageSize",
+        rb.maxMessageSize,
+        `Expected a response head within the buffer limit of ${bound} bytes, got more without the end of the head`,
+      );
+    }
+    rb.reserve(Math.min(this.#maxHeadSize, have + Math.max(have, 1024), bound));
+  }
+
+  /** Parses `b[start, end)`: the head up to the CRLF ending its last line. */
+  #parse(b: Uint8Array, start: number, end: number): ResponseHead {
+    let lineEnd = start;
+    while (b[lineEnd] !== CR) lineEnd++;
+    const reason = this.#reason(b, start, lineEnd);
     const headers = new HeaderList();
-    let pos = lineEnd + 2;
-    while (pos < end) {
-      lineEnd = lineEndFrom(b, pos, end);
-      if (b[pos] === 32 || b[pos] === 9) {
-        throw new HttpProtocolError(
-          "Expected a header field, got an obs-fold continuation line",
-        );
-      }
-      if (headers.size >= this.#maxHeaders) {
-        throw new HttpLimitError(
-          "maxHeaders",
-          this.#maxHeaders,
-          `Expected at most ${this.#maxHeaders} header fields, got more`,
-        );
-      }
-      let colon = pos;
-      let token = true;
-      for (; colon < lineEnd; colon++) {
-        const c = b[colon];
-        if (c === 58) break;
-        if (c >= 128 || TCHAR[c] === 0) token = false;
-      }
-      if (colon === lineEnd || colon === pos || !token) {
-        throw new HttpProtocolError(
-          `Expected a header "name: value", got ${
-            JSON.stringify(latin1(b, pos, Math.min(lineEnd, pos + 64)))
-          }`,
-        );
-      }
-      const name = interned(b, pos, colon, true);
-      let vs = colon + 1, ve = lineEnd;
-      while (vs < ve && (b[vs] === 32 || b[vs] === 9)) vs++;
-      while (ve > vs && (b[ve - 1] === 32 || b[ve - 1] === 9)) ve--;
-      for (let k = vs; k < ve; k++) {
-        const c = b[k];
-        if ((c < 32 && c !== 9) || c === 127) {
-          throw new HttpProtocolError(
-            `Expected no control bytes in header "${name}", got 0x${
-              c.toString(16).padStart(2, "0")
-            }`,
-          );
-        }
-      }
-      headers.append(name, interned(b, vs, ve, false));
-      pos = lineEnd + 2;
+    for (let pos = lineEnd + 2; pos < end; pos = lineEnd + 2) {
+      lineEnd = pos;
+      while (b[lineEnd] !== CR) lineEnd++;
+      parseField(b, pos, lineEnd, headers, this.#maxHeaders, "header");
     }
     return {
       minorVersion: b[start + 7] - 48,
-      status,
-      reason: statusEnd > start + 13
-        ? interned(b, start + 13, statusEnd, false)
-        : "",
+      status: (b[start + 9] - 48) * 100 + (b[start + 10] - 48) * 10 +
+        b[start + 11] - 48,
+      reason,
       headers,
     };
   }
-}
 
-/**
- * Checks `HTTP/1.x NNN[ reason]` in `b[from, to)`: returns the status, or -1.
- * The reason may hold HTAB, SP and visible bytes only.
- */
-function parseStatusLine(b: Uint8Array, from: number, to: number): number {
-  const n = to - from;
-  if (n < 12) return -1;
-  // "HTTP/1."
-  if (
-    b[from] !== 72 || b[from + 1] !== 84 || b[from + 2] !== 84 ||
-    b[from + 3] !== 80 || b[from + 4] !== 47 || b[from + 5] !== 49 ||
-    b[from + 6] !== 46 || (b[from + 7] !== 48 && b[from + 7] !== 49) ||
-    b[from + 8] !== 32
-  ) return -1;
-  let status = 0;
-  for (let i = from + 9; i < from + 12; i++) {
-    const d = b[i] - 48;
-    if (d < 0 || d > 9) return -1;
-    status = status * 10 + d;
-  }
-  if (status < 100) return -1;
-  if (n === 12) return status;
-  if (b[from + 12] !== 32) return -1;
-  for (let i = from + 13; i < to; i++) {
-    const c = b[i];
-    if ((c < 32 && c !== 9) || c === 127) return -1;
-  }
-  return status;
-}
-
-/** Index of the CR of the CRLF ending the line at `pos`; refuses bare CR/LF. */
-function lineEndFrom(b: Uint8Array, pos: number, end: number): number {
-  for (let i = pos; i < end; i++) {
-    const c = b[i];
-    if (c === CR) {
-      if (b[i + 1] !== LF) {
-        throw new HttpProtocolError("Expected CRLF, got a bare CR in the head");
-      }
-      return i;
+  /** The reason phrase of the status line `b[from, to)` (its prefix verified). */
+  #reason(b: Uint8Array, from: number, to: number): string {
+    for (let i = from + PREFIX; i < to; i++) {
+      const c = b[i];
+      if ((c < 32 && c !== 9) || c === 127) throw badStatusLine(b, from, i);
     }
-    if (c === LF) {
-      throw new HttpProtocolError("Expected CRLF, got a bare LF in the head");
-    }
+    return to > from + PREFIX ? interned(b, from + PREFIX, to, false) : "";
   }
-  return end;
 }

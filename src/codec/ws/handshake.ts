@@ -6,7 +6,8 @@
  */
 
 import { HandshakeError } from "../../errors.ts";
-import { isToken, type ResponseHead } from "../http/head.ts";
+import type { ResponseHead } from "../http/head.ts";
+import { hasToken, isToken } from "../http/token.ts";
 import { base64, sha1 } from "./sha1.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -235,11 +236,6 @@ function basicCredentials(url: URL): string | null {
     );
   }
   return base64(encoder.encode(pair));
-}
-
-function hasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
-  return value.split(",").some((t) => t.trim().toLowerCase() === token);
 }
 
 /**

@@ -490,7 +490,7 @@ Deno.test("CONNECT answered with too many header fields stops at maxHeaders", ()
 });
 
 Deno.test("CONNECT answered by the end of the stream is a protocol failure", () => {
-  for (const text of ["", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 200 OK\n\n"]) {
+  for (const text of ["", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 200 OK\r\nX: y"]) {
     const run = answer(text, {}, { end: true });
     deepStrictEqual(run.error, {
       failure: "protocol",
@@ -500,6 +500,12 @@ Deno.test("CONNECT answered by the end of the stream is a protocol failure", () 
       cause: null,
     });
   }
+});
+
+Deno.test("CONNECT answered with bare LF line ends fails at the first LF, before the end of the stream", () => {
+  const run = answer("HTTP/1.1 200 OK\n\n", {}, { end: true });
+  equal(run.error?.failure, "protocol");
+  ok(run.error!.message.includes("bare LF"), run.error!.message);
 });
 
 Deno.test("CONNECT never shows credentials a hostile proxy echoes into a bad line", () => {
@@ -514,9 +520,19 @@ Deno.test("CONNECT never shows credentials a hostile proxy echoes into a bad lin
     const run = answer(text, { credentials: CREDS });
     equal(run.error?.failure, "protocol");
     ok(
-      run.error!.message.endsWith(
-        "(the answer echoed the credentials: not shown)",
+      run.error!.message.includes(
+        "(quotes of the answer hidden: it may echo the credentials)",
       ),
+      run.error!.message,
     );
+    // not even a part of a secret shows
+    for (const secret of [CREDS.password, TOKEN]) {
+      for (let i = 0; i + 6 <= secret.length; i++) {
+        ok(
+          !run.error!.message.includes(secret.slice(i, i + 6)),
+          run.error!.message,
+        );
+      }
+    }
   }
 });

@@ -294,18 +294,17 @@ export class HttpConnect extends ProxyHandshake {
   }
 
   /**
-   * Hides the credentials should the proxy echo them back into a line that
-   * an error quotes (the head reader quotes up to 64 bytes of a bad line).
+   * Hides what the answer showed when credentials were sent: a proxy may
+   * echo them back into a line that an error quotes (the head reader
+   * quotes up to 64 bytes of a bad line, or the bytes up to a bad one, so
+   * a quote may hold a part of a secret, not all of it).
    */
   #redact(s: string): string {
     if (this.#token === null) return s;
-    const secrets = [this.#token.slice(6, 22), this.#password];
-    for (const secret of secrets) {
-      if (secret.length >= 4 && s.includes(secret)) {
-        return "(the answer echoed the credentials: not shown)";
-      }
-    }
-    return s;
+    const hidden = s.replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
+    return hidden === s
+      ? s
+      : `${hidden} (quotes of the answer hidden: it may echo the credentials)`;
   }
 
   #refusal(head: ResponseHead): ProxyError {

@@ -150,7 +150,10 @@ export function compressMessages(
   const out: Uint8Array[] = [];
   for (const m of messages) {
     if (options.contextTakeover === false) z.reset();
-    const c = z.write(m);
+    // data, then the flush, as ws and Python's zlib do: a flush right after
+    // a flush would emit nothing for an empty message instead of 00
+    z.write(m, zlib.constants.Z_NO_FLUSH);
+    const c = z.write(SYNC_TAIL, zlib.constants.Z_SYNC_FLUSH, 0, 0, true);
     if (!endsWithTail(c)) throw new Error("Expected a sync-flush tail");
     out.push(c.slice(0, c.length - 4));
   }

@@ -17,6 +17,7 @@
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import fc from "fast-check";
+import { check } from "./_fuzz.ts";
 import * as codec from "../../src/codec/mod.ts";
 import {
   FrameWriter,
@@ -50,48 +51,7 @@ import {
   unmaskedStream,
 } from "./_helpers.ts";
 
-// --- configuration ------------------------------------------------------------
-
-function env(name: string): string | undefined {
-  const granted =
-    Deno.permissions.querySync({ name: "env", variable: name }).state ===
-      "granted";
-  return granted ? Deno.env.get(name) : undefined;
-}
-
-const CI_RUNS = 300;
-const RUNS = Number(env("FUZZ_RUNS") ?? CI_RUNS);
-const SEED = env("FUZZ_SEED") !== undefined
-  ? Number(env("FUZZ_SEED"))
-  : RUNS > CI_RUNS
-  ? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
-  : 0x6e657875;
-if (RUNS > CI_RUNS) {
-  console.log(`fuzz: ${RUNS} runs per property, seed ${SEED}`);
-}
-
-function check<T>(
-  name: string,
-  prop: fc.IPropertyWithHooks<T> | fc.IProperty<T>,
-  runs = RUNS,
-): void {
-  const details = fc.check(prop, { seed: SEED, numRuns: runs });
-  if (details.failed) {
-    // counterexamples can hold 70 KB payloads: keep the report readable
-    const cause = String(
-      (details.errorInstance as Error)?.stack ?? details.errorInstance,
-    ).slice(0, 1500);
-    const report = `${cause}\n${fc.defaultReportMessage(details) ?? ""}`;
-    throw new Error(
-      report.length > 4000
-        ? `${report.slice(0, 2000)}\n…\n${report.slice(-2000)}`
-        : report,
-    );
-  }
-  if (RUNS > CI_RUNS) {
-    console.log(`fuzz: ${name}: ${details.numRuns} inputs passed`);
-  }
-}
+// --- configuration: see _fuzz.ts -------------------------------------------------
 
 const { Text, Binary, Close, Ping, Pong, Continuation } = Opcode;
 

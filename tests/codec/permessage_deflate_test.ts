@@ -1,0 +1,250 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import * as zlib from "node:zlib";
+import {
+  InflateError,
+  InflateLimitError,
+  MessageDeflater,
+  MessageInflater,
+  ProtocolError,
+  WriteBuf,
+} from "../../src/codec/mod.ts";
+import { bytes, concat, digest, pattern, throwsA } from "./_helpers.ts";
+import {
+  compressMessages,
+  SYNC_TAIL,
+  ZlibSync,
+} from "../../bench/zlib_sync.ts";
+import { ticks } from "../../bench/deflate_fixtures.ts";
+
+const dec = new TextDecoder();
+
+function message(inf: MessageInflater, ...frames: Uint8Array[]): Uint8Array {
+  inf.begin();
+  for (const f of frames) inf.push(f);
+  inf.finish();
+  return inf.buffer.subarray(inf.start, inf.end);
+}
+
+Deno.test("the RFC 7692 §7.2.3 examples inflate as messages", () => {
+  const inf = new MessageInflater();
+  strictEqual(
+    dec.decode(message(inf, bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00))),
+    "Hello",
+  );
+  strictEqual(
+    dec.decode(message(inf, bytes(0xf2, 0x00, 0x11, 0x00, 0x00))),
+    "Hello",
+  );
+  // fragmented: the compressed bytes split across frames (§7.2.3.1's, cut anywhere)
+  const hello = bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00);
+  for (let k = 0; k <= hello.length; k++) {
+    const f = new MessageInflater();
+    strictEqual(
+      dec.decode(message(f, hello.subarray(0, k), hello.subarray(k))),
+      "Hello",
+    );
+  }
+  // §7.2.3.3 stored, §7.2.3.4 BFINAL, §7.2.3.5 two blocks, §7.2.3.6 empty fragment
+  strictEqual(
+    dec.decode(
+      message(
+        inf,
+        bytes(0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00),
+      ),
+    ),
+    "Hello",
+  );
+  strictEqual(
+    dec.decode(
+      message(inf, bytes(0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00)),
+    ),
+    "Hello",
+  );
+  strictEqual(
+    dec.decode(
+      message(
+        inf,
+        bytes(
+          0xf2,
+          0x48,
+          0x05,
+          0x00,
+          0x00,
+          0x00,
+          0xff,
+          0xff,
+          0xca,
+          0xc9,
+          0xc9,
+          0x07,
+          0x00,
+        ),
+      ),
+    ),
+    "Hello",
+  );
+  strictEqual(
+    dec.decode(
+      message(
+        inf,
+        // the first fragment keeps its whole sync flush, the last is empty
+        bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff),
+        bytes(0x00),
+      ),
+    ),
+    "Hello",
+  );
+  // after the BFINAL message the window still holds the earlier output
+  strictEqual(
+    dec.decode(message(inf, bytes(0xf2, 0x00, 0x11, 0x00, 0x00))),
+    "Hello",
+  );
+});
+
+for (const takeover of [true, false]) {
+  Deno.test(`server messages ${takeover ? "with" : "without"} context takeover inflate for every window size, frame by frame`, () => {
+    for (let bits = 8; bits <= 15; bits++) {
+      const msgs = [
+        ...ticks(50),
+        pattern(3 << bits, bits),
+        new Uint8Array(0),
+        pattern(5000).map((b) => b & 3),
+      ];
+      const compressed = compressMessages(msgs, {
+        windowBits: bits,
+        contextTakeover: takeover,
+      });
+      const inf = new MessageInflater({
+        windowBits: bits,
+        noContextTakeover: !takeover,
+      });
+      compressed.forEach((c, i) => {
+        // in frames of 7 bytes
+        const frames: Uint8Array[] = [];
+        for (let k = 0; k < c.length; k += 7) frames.push(c.subarray(k, k + 7));
+        strictEqual(
+          digest(message(inf, ...frames)),
+          digest(msgs[i]),
+          `bits ${bits}, message ${i}`,
+        );
+      });
+    }
+  });
+}
+
+Deno.test("a message over maxMessageSize is a 1009 ProtocolError raised while inflating", () => {
+  const z = zlib.deflateRawSync(new Uint8Array(10 << 20), {
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  const inf = new MessageInflater({ maxMessageSize: 1 << 20 });
+  inf.begin();
+  const err = throwsA(
+    () => inf.push(z.subarray(0, z.length - 4)),
+    ProtocolError,
+    /^Expected at most 1048576 decompressed bytes, got more$/,
+  );
+  strictEqual(err.code, 1009);
+  ok(err.cause instanceof InflateLimitError);
+  ok(inf.buffer.length <= (1 << 20) + 65536);
+});
+
+Deno.test("corrupt and truncated compressed messages are 1007 ProtocolErrors", () => {
+  const inf = new MessageInflater();
+  inf.begin();
+  const err = throwsA(
+    () => inf.push(bytes(0x07)),
+    ProtocolError,
+    /reserved block type 3/,
+  );
+  strictEqual(err.code, 1007);
+  ok(err.cause instanceof InflateError);
+  // cut inside a block: the tail does not complete it
+  const cut = new MessageInflater();
+  const whole = compressMessages([pattern(3000).map((b) => b & 7)])[0];
+  cut.begin();
+  cut.push(whole.subarray(0, whole.length >> 1));
+  const e2 = throwsA(
+    () => cut.finish(),
+    ProtocolError,
+    /ends between DEFLATE blocks/,
+  );
+  strictEqual(e2.code, 1007);
+  // a message with no compressed bytes at all is not valid either
+  const empty = new MessageInflater();
+  empty.begin();
+  strictEqual(throwsA(() => empty.finish(), ProtocolError).code, 1007);
+});
+
+Deno.test("without context takeover the buffer stays small; with it, two windows", () => {
+  const t = ticks(1000);
+  const small = new MessageInflater({ noContextTakeover: true });
+  for (const c of compressMessages(t, { contextTakeover: false })) {
+    message(small, c);
+  }
+  ok(small.memory <= 4096 + 832 + 8 * 1024, `${small.memory}`);
+  const shared = new MessageInflater({ windowBits: 12 });
+  for (const c of compressMessages(t, { windowBits: 12 })) message(shared, c);
+  ok(shared.memory <= 8192 + 832 + 8 * 1024, `${shared.memory}`);
+});
+
+for (const takeover of [true, false]) {
+  Deno.test(`MessageDeflater output is what node:zlib inflates ${takeover ? "with" : "without"} context takeover, every window size`, () => {
+    for (let bits = 8; bits <= 15; bits++) {
+      const d = new MessageDeflater({
+        windowBits: bits,
+        noContextTakeover: !takeover,
+      });
+      const z = new ZlibSync("inflate", { windowBits: bits });
+      const own = new MessageInflater({
+        windowBits: bits,
+        noContextTakeover: !takeover,
+      });
+      const out = new WriteBuf();
+      const msgs = [
+        "Hello",
+        "Hello",
+        "ünïcødé ".repeat(300),
+        "",
+        "tick ".repeat(9),
+      ];
+      for (const m of msgs) {
+        out.clear();
+        d.compressText(m, out);
+        if (!takeover) z.reset();
+        z.write(out.view(), zlib.constants.Z_SYNC_FLUSH);
+        strictEqual(
+          dec.decode(
+            z.write(SYNC_TAIL, zlib.constants.Z_SYNC_FLUSH, 0, 4, true),
+          ),
+          m,
+          `bits ${bits}`,
+        );
+        strictEqual(dec.decode(message(own, out.view())), m);
+      }
+      const bin = pattern(100000);
+      out.clear();
+      d.compress(bin, out, 10, 90000);
+      strictEqual(
+        digest(message(own, out.view())),
+        digest(bin.subarray(10, 90000)),
+      );
+      z.close();
+    }
+  });
+}
+
+Deno.test("with context takeover a repeated message compresses to a few bytes", () => {
+  const d = new MessageDeflater();
+  const out = new WriteBuf();
+  d.compressText("Hello", out);
+  const first = out.length;
+  out.clear();
+  d.compressText("Hello", out);
+  ok(out.length < first, `${out.length} vs ${first}`);
+  const reset = new MessageDeflater({ noContextTakeover: true });
+  const a = new WriteBuf(), b = new WriteBuf();
+  reset.compressText("Hello", a);
+  reset.compressText("Hello", b);
+  deepStrictEqual(a.view(), b.view());
+  strictEqual(concat([a.view()]).length, 7);
+});

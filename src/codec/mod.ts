@@ -16,6 +16,7 @@ export * from "./ws/frame_writer.ts";
 export * from "./ws/handshake.ts";
 export * from "./deflate/errors.ts";
 export * from "./deflate/inflater.ts";
+export * from "./deflate/decoded_output.ts";
 export * from "./deflate/deflater.ts";
 export type { ByteSink } from "./deflate/block_writer.ts";
 export * from "./deflate/crc32.ts";

@@ -56,3 +56,19 @@ export function check<T>(
     console.log(`fuzz: ${name}: ${details.numRuns} inputs passed`);
   }
 }
+
+/** `p` cut into pieces at `cuts` (each taken modulo `p.length + 1`). */
+export function cutInto(p: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (p.length + 1)))].sort((
+    a,
+    b,
+  ) => a - b);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const c of points) {
+    out.push(p.subarray(at, c));
+    at = c;
+  }
+  out.push(p.subarray(at));
+  return out;
+}

@@ -17,7 +17,7 @@
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import fc from "fast-check";
-import { check } from "./_fuzz.ts";
+import { check, cutInto } from "./_fuzz.ts";
 import * as codec from "../../src/codec/mod.ts";
 import {
   FrameWriter,
@@ -234,22 +234,6 @@ const controlItem: fc.Arbitrary<{ specs: FrameSpec[]; events: Ev[] }> = fc
       }
     ),
   );
-
-/** Cut points for splitting a payload into fragments. */
-function cutInto(p: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (p.length + 1)))].sort((
-    a,
-    b,
-  ) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const c of points) {
-    out.push(p.subarray(at, c));
-    at = c;
-  }
-  out.push(p.subarray(at));
-  return out;
-}
 
 /** A data message, maybe fragmented with control frames between fragments. */
 const messageItem: fc.Arbitrary<

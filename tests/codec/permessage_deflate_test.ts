@@ -15,6 +15,15 @@ import {
   ZlibSync,
 } from "../../bench/zlib_sync.ts";
 import { ticks } from "../../bench/deflate_fixtures.ts";
+import {
+  EMPTY_FRAGMENT,
+  HELLO,
+  HELLO_AGAIN,
+  HELLO_FINAL,
+  HELLO_FLUSHED,
+  HELLO_STORED,
+  HELLO_TWO_BLOCKS,
+} from "./_rfc7692.ts";
 
 const dec = new TextDecoder();
 
@@ -27,78 +36,26 @@ function message(inf: MessageInflater, ...frames: Uint8Array[]): Uint8Array {
 
 Deno.test("the RFC 7692 §7.2.3 examples inflate as messages", () => {
   const inf = new MessageInflater();
-  strictEqual(
-    dec.decode(message(inf, bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00))),
-    "Hello",
-  );
-  strictEqual(
-    dec.decode(message(inf, bytes(0xf2, 0x00, 0x11, 0x00, 0x00))),
-    "Hello",
-  );
-  // fragmented: the compressed bytes split across frames (§7.2.3.1's, cut anywhere)
-  const hello = bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00);
-  for (let k = 0; k <= hello.length; k++) {
+  const cases = [
+    [HELLO],
+    [HELLO_AGAIN], // a match into the first message
+    [HELLO_STORED],
+    [HELLO_FINAL],
+    [HELLO_TWO_BLOCKS],
+    [HELLO_FLUSHED, EMPTY_FRAGMENT], // two frames
+    [HELLO_AGAIN], // after the BFINAL message the window still holds "Hello"
+  ];
+  for (const frames of cases) {
+    strictEqual(dec.decode(message(inf, ...frames)), "Hello");
+  }
+  // the compressed bytes split across two frames anywhere
+  for (let k = 0; k <= HELLO.length; k++) {
     const f = new MessageInflater();
     strictEqual(
-      dec.decode(message(f, hello.subarray(0, k), hello.subarray(k))),
+      dec.decode(message(f, HELLO.subarray(0, k), HELLO.subarray(k))),
       "Hello",
     );
   }
-  // §7.2.3.3 stored, §7.2.3.4 BFINAL, §7.2.3.5 two blocks, §7.2.3.6 empty fragment
-  strictEqual(
-    dec.decode(
-      message(
-        inf,
-        bytes(0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00),
-      ),
-    ),
-    "Hello",
-  );
-  strictEqual(
-    dec.decode(
-      message(inf, bytes(0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00)),
-    ),
-    "Hello",
-  );
-  strictEqual(
-    dec.decode(
-      message(
-        inf,
-        bytes(
-          0xf2,
-          0x48,
-          0x05,
-          0x00,
-          0x00,
-          0x00,
-          0xff,
-          0xff,
-          0xca,
-          0xc9,
-          0xc9,
-          0x07,
-          0x00,
-        ),
-      ),
-    ),
-    "Hello",
-  );
-  strictEqual(
-    dec.decode(
-      message(
-        inf,
-        // the first fragment keeps its whole sync flush, the last is empty
-        bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff),
-        bytes(0x00),
-      ),
-    ),
-    "Hello",
-  );
-  // after the BFINAL message the window still holds the earlier output
-  strictEqual(
-    dec.decode(message(inf, bytes(0xf2, 0x00, 0x11, 0x00, 0x00))),
-    "Hello",
-  );
 });
 
 for (const takeover of [true, false]) {

@@ -8,7 +8,7 @@
 import { adler32 } from "./adler32.ts";
 import { crc32 } from "./crc32.ts";
 import { InflateError } from "./errors.ts";
-import { Inflater } from "./inflater.ts";
+import { DecodedOutput } from "./decoded_output.ts";
 
 /**
  * A compressed payload format:
@@ -79,7 +79,7 @@ function isZlibHeader(cmf: number, flg: number): boolean {
  * Whole payloads: {@link PayloadDecoder.decode} returns a view of the
  * output, valid until the next call. Streamed ones: {@link PayloadDecoder.begin},
  * then {@link PayloadDecoder.push} as bytes arrive (the output so far is
- * {@link PayloadDecoder.output}; {@link PayloadDecoder.discardOutput} lets
+ * {@link DecodedOutput.output}; {@link PayloadDecoder.discardOutput} lets
  * the buffer be reused for what follows), then {@link PayloadDecoder.finish}.
  * Corrupt, truncated or trailing data and bad checksums throw
  * `InflateError`; too much output, `InflateLimitError`.
@@ -96,11 +96,10 @@ function isZlibHeader(cmf: number, flg: number): boolean {
  * console.assert(new TextDecoder().decode(decoder.decode("gzip", gz)) === "hi");
  * ```
  */
-export class PayloadDecoder {
+export class PayloadDecoder extends DecodedOutput {
   /** The bound on one payload's decoded size. */
   readonly maxOutputSize: number;
 
-  #inflater: Inflater;
   #format: PayloadFormat = "gzip";
   #state = END;
   #step = FIXED; // gzip header step
@@ -116,27 +115,12 @@ export class PayloadDecoder {
 
   /** Creates a decoder; throws `RangeError` on a bad option value. */
   constructor(options: PayloadDecoderOptions = {}) {
-    this.#inflater = new Inflater({
+    super({
       windowBits: 15,
       maxOutputSize: options.maxOutputSize,
       bufferSize: options.bufferSize ?? 16384,
     });
-    this.maxOutputSize = this.#inflater.maxOutputSize;
-  }
-
-  /** The output buffer: the decoded bytes are `buffer[start, end)`. */
-  get buffer(): Uint8Array {
-    return this.#inflater.buffer;
-  }
-
-  /** Start of the decoded bytes in {@link PayloadDecoder.buffer}. */
-  get start(): number {
-    return this.#inflater.start;
-  }
-
-  /** End of the decoded bytes in {@link PayloadDecoder.buffer}. */
-  get end(): number {
-    return this.#inflater.end;
+    this.maxOutputSize = this.inflater.maxOutputSize;
   }
 
   /** Whether the payload is complete (its trailer read and checked). */
@@ -144,14 +128,9 @@ export class PayloadDecoder {
     return this.#state === END;
   }
 
-  /** A view of the decoded bytes (borrowed, valid until the next push). */
-  output(): Uint8Array {
-    return this.#inflater.output();
-  }
-
   /** Marks the decoded bytes as consumed (streaming); the bound still counts them. */
   discardOutput(): void {
-    this.#inflater.discardOutput();
+    this.inflater.discardOutput();
   }
 
   /**
@@ -180,7 +159,7 @@ export class PayloadDecoder {
       );
     }
     this.#format = format;
-    this.#inflater.reset();
+    this.inflater.reset();
     this.#state = format === "deflate-raw" ? BODY : HEAD;
     this.#startHeader();
     this.#check = format === "gzip" ? 0 : 1;
@@ -345,7 +324,7 @@ export class PayloadDecoder {
   }
 
   #body(src: Uint8Array, from: number, to: number): number {
-    const inf = this.#inflater;
+    const inf = this.inflater;
     const before = inf.total;
     const used = inf.push(src, from, to);
     const n = inf.total - before;
@@ -401,7 +380,7 @@ export class PayloadDecoder {
         "Expected the end of the gzip payload or another member, got more bytes",
       );
     }
-    this.#inflater.restartStream();
+    this.inflater.restartStream();
     this.#state = HEAD;
     this.#startHeader();
     this.#check = 0;

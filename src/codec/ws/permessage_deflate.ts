@@ -10,7 +10,7 @@ import { ProtocolError } from "../../errors.ts";
 import { Deflater } from "../deflate/deflater.ts";
 import type { ByteSink } from "../deflate/block_writer.ts";
 import { InflateError, InflateLimitError } from "../deflate/errors.ts";
-import { Inflater } from "../deflate/inflater.ts";
+import { DecodedOutput } from "../deflate/decoded_output.ts";
 
 /** The tail a sender removes and a receiver appends (RFC 7692 §7.2.1-2). */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
@@ -70,52 +70,32 @@ export interface MessageInflaterOptions {
  * }
  * ```
  */
-export class MessageInflater {
-  #inflater: Inflater;
+export class MessageInflater extends DecodedOutput {
   #reset: boolean;
 
   /** Creates an inflater; throws `RangeError` on a bad option value. */
   constructor(options: MessageInflaterOptions = {}) {
-    this.#reset = options.noContextTakeover ?? false;
+    const reset = options.noContextTakeover ?? false;
     const windowBits = options.windowBits ?? 15;
-    this.#inflater = new Inflater({
+    super({
       windowBits,
       maxOutputSize: options.maxMessageSize,
       bufferSize: options.bufferSize ??
-        (this.#reset ? 4096 : Math.max(2 << windowBits, 1024)),
+        (reset ? 4096 : Math.max(2 << windowBits, 1024)),
     });
-  }
-
-  /** The buffer the messages are inflated into. */
-  get buffer(): Uint8Array {
-    return this.#inflater.buffer;
-  }
-
-  /** Start of the current message in {@link MessageInflater.buffer}. */
-  get start(): number {
-    return this.#inflater.start;
-  }
-
-  /** End of the current message in {@link MessageInflater.buffer}. */
-  get end(): number {
-    return this.#inflater.end;
-  }
-
-  /** Bytes of memory held (buffer and tables). */
-  get memory(): number {
-    return this.#inflater.memory;
+    this.#reset = reset;
   }
 
   /** Starts a compressed message. */
   begin(): void {
-    if (this.#reset) this.#inflater.reset();
-    else this.#inflater.beginMessage();
+    if (this.#reset) this.inflater.reset();
+    else this.inflater.beginMessage();
   }
 
   /** Inflates the next compressed bytes of the message (one frame's payload). */
   push(src: Uint8Array, from = 0, to: number = src.length): void {
     try {
-      this.#inflater.push(src, from, to);
+      this.inflater.push(src, from, to);
     } catch (err) {
       throw failure(err);
     }
@@ -124,7 +104,7 @@ export class MessageInflater {
   /** Ends the message: inflates the tail and checks the data is complete. */
   finish(): void {
     this.push(TAIL);
-    if (!this.#inflater.atBlockBoundary) {
+    if (!this.inflater.atBlockBoundary) {
       throw failure(
         new InflateError(
           "Expected a compressed message that ends between DEFLATE blocks, got one cut inside a block",

@@ -3,9 +3,13 @@
  * and independent of the codec's encoder: bits LSB first, Huffman codes MSB
  * first, stored / fixed / dynamic blocks with any code lengths (valid or
  * not), so the inflater can be tested on exactly the streams a case needs.
+ * Only the code length order comes from the codec; node:zlib checks this
+ * writer in inflater_test.ts.
  *
  * @module
  */
+
+import { CLEN_ORDER } from "../../../src/codec/deflate/constants.ts";
 
 /** RFC 1951 §3.2.5: base length and extra bits of codes 257..285. */
 const LENGTHS: [number, number][] = [
@@ -102,29 +106,6 @@ export const FIXED_LIT_LENS: number[] = Array.from(
   (_, s) => (s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8),
 );
 const FIXED_LIT_CODES = canonical(FIXED_LIT_LENS);
-
-/** The order of code length code lengths (RFC 1951 §3.2.7). */
-const CLEN_ORDER = [
-  16,
-  17,
-  18,
-  0,
-  8,
-  7,
-  9,
-  6,
-  10,
-  5,
-  11,
-  4,
-  12,
-  3,
-  13,
-  2,
-  14,
-  1,
-  15,
-];
 
 /** A code in use: lengths and their canonical codes. */
 export interface Code {

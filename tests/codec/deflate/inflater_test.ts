@@ -16,6 +16,13 @@ import {
 } from "../_helpers.ts";
 import { Bits, code, flatLitLens } from "./_bits.ts";
 import {
+  HELLO,
+  HELLO_AGAIN,
+  HELLO_FINAL,
+  HELLO_STORED,
+  HELLO_TWO_BLOCKS,
+} from "../_rfc7692.ts";
+import {
   compressMessages,
   SYNC_TAIL,
   ZlibSync,
@@ -67,11 +74,11 @@ function expectCorrupt(stream: Uint8Array, message: RegExp, opts = {}) {
 
 Deno.test("the RFC 7692 'Hello' examples inflate, with the window shared between messages", () => {
   const inf = new Inflater();
-  inf.push(bytes(0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00));
+  inf.push(HELLO);
   inf.push(SYNC_TAIL);
   strictEqual(new TextDecoder().decode(inf.output()), "Hello");
   inf.beginMessage();
-  inf.push(bytes(0xf2, 0x00, 0x11, 0x00, 0x00)); // §7.2.3.2: a match into the first
+  inf.push(HELLO_AGAIN); // a match into the first
   inf.push(SYNC_TAIL);
   strictEqual(new TextDecoder().decode(inf.output()), "Hello");
   ok(inf.atBlockBoundary && !inf.ended);
@@ -79,42 +86,20 @@ Deno.test("the RFC 7692 'Hello' examples inflate, with the window shared between
 
 Deno.test("the RFC 7692 no-compression, BFINAL and two-block examples inflate", () => {
   const hello = enc.encode("Hello");
-  // §7.2.3.3: a stored block (not final: the last 00 starts the flush block)
-  const stored = new Inflater();
-  stored.push(
-    bytes(0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00),
-  );
-  stored.push(SYNC_TAIL);
-  deepStrictEqual(stored.output(), hello);
-  ok(stored.atBlockBoundary && !stored.ended);
-  // §7.2.3.4: a final block; what follows it is not read
+  for (const payload of [HELLO_STORED, HELLO_TWO_BLOCKS]) {
+    const inf = new Inflater();
+    inf.push(payload);
+    inf.push(SYNC_TAIL);
+    deepStrictEqual(inf.output(), hello);
+    ok(inf.atBlockBoundary && !inf.ended);
+  }
+  // a final block; what follows it is not read
   const inf = new Inflater();
-  const used = inf.push(bytes(0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00));
+  const used = inf.push(HELLO_FINAL);
   ok(inf.ended);
   strictEqual(used, 7);
   strictEqual(inf.push(SYNC_TAIL), 0);
   deepStrictEqual(inf.output(), hello);
-  // §7.2.3.5: two blocks in one message
-  const two = new Inflater();
-  two.push(
-    bytes(
-      0xf2,
-      0x48,
-      0x05,
-      0x00,
-      0x00,
-      0x00,
-      0xff,
-      0xff,
-      0xca,
-      0xc9,
-      0xc9,
-      0x07,
-      0x00,
-    ),
-  );
-  two.push(SYNC_TAIL);
-  deepStrictEqual(two.output(), hello);
 });
 
 // --- block types and RFC 1951 edge cases -------------------------------------------

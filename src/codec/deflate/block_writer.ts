@@ -39,7 +39,7 @@ export interface ByteSink {
 }
 
 /** Symbols a block holds before it is written. */
-export const BLOCK_SYMBOLS = 8192;
+export const BLOCK_SYMBOLS = 4096;
 /**
  * Up to this many symbols a block is fixed or stored: a dynamic header
  * (at least about 40 bytes) cannot pay for itself.

@@ -63,10 +63,10 @@ const INSERT_MAX = 32;
  * smallest: built for latency on small messages, with a fair ratio on large
  * ones.
  *
- * Memory, allocated on the first message: the window buffer (twice the
- * window, at least 8 KiB: 64 KiB for 15 bits), the hash table (32 KiB by
- * default) and a 32 KiB symbol buffer with about 2.4 KiB of Huffman
- * tables.
+ * Memory, allocated on the first message: the window buffer (1.5 × the
+ * window, at least 8 KiB: 48 KiB for 15 bits), the hash table (32 KiB by
+ * default) and a 16 KiB symbol buffer with about 2.4 KiB of Huffman
+ * tables: about 100 KiB for 15 bits, 60 KiB for 12.
  *
  * @example
  * ```ts
@@ -223,7 +223,9 @@ export class Deflater {
   }
 
   #allocate(): BlockWriter {
-    this.#win = new Uint8Array(Math.max(2 * this.#window, 8192));
+    this.#win = new Uint8Array(
+      Math.max(this.#window + (this.#window >> 1), 8192),
+    );
     this.#head = new Int32Array(1 << this.#hashBits).fill(-1);
     return new BlockWriter();
   }

@@ -37,8 +37,8 @@ export interface MessageInflaterOptions {
   /** Most bytes a message may inflate to (default 16 MiB). Over it: 1009. */
   maxMessageSize?: number;
   /**
-   * Output buffer to start with and to shrink back to (default: twice the
-   * window with context takeover, 4 KiB without).
+   * Output buffer to start with and to shrink back to (default: 1.5 × the
+   * window with context takeover, 4 KiB without; see `InflaterOptions`).
    */
   bufferSize?: number;
 }
@@ -76,12 +76,11 @@ export class MessageInflater extends DecodedOutput {
   /** Creates an inflater; throws `RangeError` on a bad option value. */
   constructor(options: MessageInflaterOptions = {}) {
     const reset = options.noContextTakeover ?? false;
-    const windowBits = options.windowBits ?? 15;
     super({
-      windowBits,
+      windowBits: options.windowBits,
       maxOutputSize: options.maxMessageSize,
       bufferSize: options.bufferSize ??
-        (reset ? 4096 : Math.max(2 << windowBits, 1024)),
+        (reset ? 4096 : undefined),
     });
     this.#reset = reset;
   }

@@ -216,12 +216,13 @@ Deno.test("memory is allocated on the first message and bounded by the window", 
   strictEqual(d.memory, 0);
   compressAll(d, [pattern(1 << 20)]);
   const m = d.memory;
-  ok(m > 0 && m <= 64 * 1024 + 32 * 1024 + 40 * 1024, `${m}`);
+  // window buffer 48 KiB, hash table 32 KiB, symbols 16 KiB, tables
+  ok(m > 0 && m <= 48 * 1024 + 32 * 1024 + 20 * 1024, `${m}`);
   compressAll(d, [pattern(4 << 20)]);
   strictEqual(d.memory, m, "a larger message does not grow it");
   const small = new Deflater({ windowBits: 9, hashBits: 10 });
   compressAll(small, [pattern(100000)]);
-  ok(small.memory < 8192 + 4096 + 40 * 1024, `${small.memory}`);
+  ok(small.memory <= 8192 + 4096 + 20 * 1024, `${small.memory}`);
 });
 
 Deno.test("bad options are RangeErrors that name them", () => {

@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import * as zlib from "node:zlib";
 import {
+  FrameWriter,
   InflateError,
   InflateLimitError,
   MessageDeflater,
@@ -8,7 +9,15 @@ import {
   ProtocolError,
   WriteBuf,
 } from "../../src/codec/mod.ts";
-import { bytes, concat, digest, pattern, throwsA } from "./_helpers.ts";
+import {
+  bytes,
+  concat,
+  decodeClientFrames,
+  digest,
+  noise,
+  pattern,
+  throwsA,
+} from "./_helpers.ts";
 import {
   compressMessages,
   SYNC_TAIL,
@@ -26,6 +35,8 @@ import {
 } from "./_rfc7692.ts";
 
 const dec = new TextDecoder();
+const hex = (b: Uint8Array) =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 
 function message(inf: MessageInflater, ...frames: Uint8Array[]): Uint8Array {
   inf.begin();
@@ -178,7 +189,7 @@ for (const takeover of [true, false]) {
         );
         strictEqual(dec.decode(message(own, out.view())), m);
       }
-      const bin = pattern(100000);
+      const bin = noise(100000);
       out.clear();
       d.compress(bin, out, 10, 90000);
       strictEqual(
@@ -204,4 +215,34 @@ Deno.test("with context takeover a repeated message compresses to a few bytes", 
   reset.compressText("Hello", b);
   deepStrictEqual(a.view(), b.view());
   strictEqual(concat([a.view()]).length, 7);
+});
+
+Deno.test("FrameWriter.compressed frames a deflated message with RSV1, masked in place, every header size", () => {
+  const w = new FrameWriter();
+  const out = new WriteBuf(16);
+  const deflater = new MessageDeflater();
+  const inflater = new MessageInflater({ maxMessageSize: 1 << 20 });
+  const messages: (string | Uint8Array)[] = [
+    "Hello",
+    "",
+    "x".repeat(200), // compresses below 126 bytes
+    pattern(300), // 7-bit → 16-bit length
+    noise(70000), // 64-bit length (stored blocks)
+    "Hello",
+  ];
+  out.ensure(3);
+  out.length = 3; // after bytes already queued
+  for (const m of messages) w.compressed(out, deflater, m);
+  const frames = decodeClientFrames(out.view().subarray(3));
+  deepStrictEqual(
+    frames.map((f) => [f.fin, f.rsv, f.op, f.masked]),
+    messages.map((m) => [true, 0x40, typeof m === "string" ? 1 : 2, true]),
+  );
+  deepStrictEqual(frames.map((f) => f.lengthForm), [7, 7, 7, 16, 64, 7]);
+  frames.forEach((f, i) => {
+    const m = messages[i];
+    const bytes = typeof m === "string" ? new TextEncoder().encode(m) : m;
+    strictEqual(digest(message(inflater, f.payload)), digest(bytes));
+  });
+  strictEqual(hex(frames[0].payload), "f2 48 cd c9 c9 07 00");
 });

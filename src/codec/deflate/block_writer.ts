@@ -89,13 +89,13 @@ scratch0.codes(FIXED_DIST_LENS, 30, FIXED_DIST_CODES);
  */
 export class BlockWriter {
   /** Literals (< 256) and matches (`MATCH | (len - 3) << 16 | dist - 1`). */
-  symbols: Uint32Array = new Uint32Array(BLOCK_SYMBOLS);
+  symbols: Int32Array = new Int32Array(BLOCK_SYMBOLS);
   /** Symbols buffered. */
   count = 0;
   /** Literal/length frequencies of the buffered symbols. */
-  litFreq: Uint32Array = new Uint32Array(286);
+  litFreq: Int32Array = new Int32Array(286);
   /** Distance frequencies of the buffered symbols. */
-  distFreq: Uint32Array = new Uint32Array(30);
+  distFreq: Int32Array = new Int32Array(30);
 
   #acc = 0; // pending bits, LSB first
   #bits = 0; // number of pending bits (< 8 between calls)
@@ -106,7 +106,7 @@ export class BlockWriter {
   #distCodes = new Uint16Array(30);
   #clenLens = new Uint8Array(19);
   #clenCodes = new Uint16Array(19);
-  #clenFreq = new Uint32Array(19);
+  #clenFreq = new Int32Array(19);
   #rle = new Uint16Array(316); // run-length coded code lengths: sym | extra << 5
 
   /** Bytes held by this writer. */
@@ -247,7 +247,7 @@ export class BlockWriter {
     let o = sink.length;
     while (bits >= 8) {
       b[o++] = acc & 0xff;
-      acc >>>= 8;
+      acc >>= 8;
       bits -= 8;
     }
     sink.length = o;
@@ -400,7 +400,7 @@ export class BlockWriter {
         acc |= litCodes[e] << bits;
         bits += litLens[e];
       } else {
-        const len = ((e >>> 16) & 0xff) + 3;
+        const len = ((e >> 16) & 0xff) + 3;
         const lc = LENGTH_CODE[len - 3];
         acc |= litCodes[lc] << bits;
         bits += litLens[lc];
@@ -409,7 +409,7 @@ export class BlockWriter {
         bits += le;
         while (bits >= 8) {
           b[o++] = acc & 0xff;
-          acc >>>= 8;
+          acc >>= 8;
           bits -= 8;
         }
         const d = e & 0xffff; // dist - 1
@@ -418,7 +418,7 @@ export class BlockWriter {
         bits += distLens[dc];
         while (bits >= 8) {
           b[o++] = acc & 0xff;
-          acc >>>= 8;
+          acc >>= 8;
           bits -= 8;
         }
         acc |= (d + 1 - DIST_BASE[dc]) << bits;
@@ -426,7 +426,7 @@ export class BlockWriter {
       }
       while (bits >= 8) {
         b[o++] = acc & 0xff;
-        acc >>>= 8;
+        acc >>= 8;
         bits -= 8;
       }
     }
@@ -434,7 +434,7 @@ export class BlockWriter {
     bits += litLens[END_OF_BLOCK];
     while (bits >= 8) {
       b[o++] = acc & 0xff;
-      acc >>>= 8;
+      acc >>= 8;
       bits -= 8;
     }
     sink.length = o;

@@ -49,6 +49,14 @@ const EMPTY = new Uint8Array(0);
 /** Matches this long or shorter have all their positions hashed. */
 const INSERT_MAX = 32;
 
+/** Hash of the 4 bytes at `p`, `32 - shift` bits wide. */
+function hash(win: Uint8Array, p: number, shift: number): number {
+  return Math.imul(
+    win[p] | (win[p + 1] << 8) | (win[p + 2] << 16) | (win[p + 3] << 24),
+    0x9e3779b1,
+  ) >>> shift;
+}
+
 /**
  * Compresses messages into raw DEFLATE, synchronously, appending to a
  * caller's growable buffer ({@link ByteSink}, e.g. a `WriteBuf`), so a frame
@@ -292,10 +300,7 @@ export class Deflater {
         n = 0;
       }
       if (p + 4 <= fill) {
-        const h = Math.imul(
-          win[p] | (win[p + 1] << 8) | (win[p + 2] << 16) | (win[p + 3] << 24),
-          0x9e3779b1,
-        ) >>> shift;
+        const h = hash(win, p, shift);
         const cand = head[h];
         head[h] = base + p;
         const dist = base + p - cand;
@@ -315,13 +320,7 @@ export class Deflater {
           if (len <= INSERT_MAX) {
             const last = Math.min(p + len, fill - 3);
             for (let q = p + 1; q < last; q++) {
-              head[
-                Math.imul(
-                  win[q] | (win[q + 1] << 8) | (win[q + 2] << 16) |
-                    (win[q + 3] << 24),
-                  0x9e3779b1,
-                ) >>> shift
-              ] = base + q;
+              head[hash(win, q, shift)] = base + q;
             }
           }
           p += len;

@@ -17,7 +17,7 @@ import { reverseBits } from "./huffman_decode.ts";
  * zlib's require.
  */
 export function buildLengths(
-  freq: Uint32Array,
+  freq: Int32Array,
   n: number,
   maxBits: number,
   lens: Uint8Array,

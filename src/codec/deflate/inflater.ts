@@ -167,7 +167,7 @@ class BitReader {
   take(n: number): number {
     if (this.bc < n) this.need(n);
     const v = this.bb & ((1 << n) - 1);
-    this.bb >>>= n;
+    this.bb >>= n;
     this.bc -= n;
     return v;
   }
@@ -535,7 +535,7 @@ export class Inflater {
       const len = e & 15;
       if (len > r.bc) return false;
       if ((e & K_MASK) === K_BAD) badData("an invalid code length code");
-      const sym = e >>> 16;
+      const sym = e >> 16;
       if (sym < 16) {
         r.take(len);
         lens[n++] = sym;
@@ -569,7 +569,7 @@ export class Inflater {
     while (this.#stored !== 0 && this.#bc >= 8) {
       this.#room(1);
       this.#out[this.#pos++] = this.#bb & 0xff;
-      this.#bb >>>= 8;
+      this.#bb >>= 8;
       this.#bc -= 8;
       this.#stored--;
     }
@@ -627,14 +627,13 @@ export class Inflater {
       }
       let e = lit[bb & litMask];
       if ((e & K_MASK) === K_LINK) {
-        e =
-          lit[(e >>> 16) + ((bb >>> litBits) & ((1 << ((e >>> 4) & 15)) - 1))];
+        e = lit[(e >> 16) + ((bb >> litBits) & ((1 << ((e >> 4) & 15)) - 1))];
       }
       let n = e & 15;
       if (n > bc) break;
       const kind = e & K_MASK;
       if (kind === K_LIT) {
-        bb >>>= n;
+        bb >>= n;
         bc -= n;
         if (op >= limit) {
           this.#pos = op;
@@ -644,7 +643,7 @@ export class Inflater {
           limit = this.#limit(out);
           this.#grew = true;
         }
-        out[op++] = e >>> 16;
+        out[op++] = e >> 16;
         if (this.#grew) {
           sip = ip;
           sbb = bb;
@@ -655,7 +654,7 @@ export class Inflater {
       }
       if (kind !== 0x100) {
         if (kind === K_EOB) {
-          bb >>>= n;
+          bb >>= n;
           bc -= n;
           this.#endBlock();
           sip = ip;
@@ -666,12 +665,12 @@ export class Inflater {
         badData("an invalid literal/length code");
       }
       // a length, then a distance
-      let extra = (e >>> 4) & 15;
+      let extra = (e >> 4) & 15;
       if (n + extra > bc) break;
-      bb >>>= n;
+      bb >>= n;
       bc -= n;
-      const len = (e >>> 16) + (bb & ((1 << extra) - 1));
-      bb >>>= extra;
+      const len = (e >> 16) + (bb & ((1 << extra) - 1));
+      bb >>= extra;
       bc -= extra;
       while (bc <= 23 && ip < end) {
         bb |= src[ip++] << bc;
@@ -680,15 +679,15 @@ export class Inflater {
       e = dist[bb & distMask];
       if ((e & K_MASK) === K_LINK) {
         e = dist[
-          (e >>> 16) + ((bb >>> distBits) & ((1 << ((e >>> 4) & 15)) - 1))
+          (e >> 16) + ((bb >> distBits) & ((1 << ((e >> 4) & 15)) - 1))
         ];
       }
       n = e & 15;
       if (n > bc) break;
       if ((e & K_MASK) === K_BAD) badData("an invalid distance code");
-      bb >>>= n;
+      bb >>= n;
       bc -= n;
-      extra = (e >>> 4) & 15;
+      extra = (e >> 4) & 15;
       if (extra > bc) {
         while (bc <= 23 && ip < end) {
           bb |= src[ip++] << bc;
@@ -696,8 +695,8 @@ export class Inflater {
         }
         if (extra > bc) break;
       }
-      const d = (e >>> 16) + (bb & ((1 << extra) - 1));
-      bb >>>= extra;
+      const d = (e >> 16) + (bb & ((1 << extra) - 1));
+      bb >>= extra;
       bc -= extra;
       if (d > op - floor || d > window) this.#farDistance(d, op);
       if (op + len > limit) {
@@ -745,15 +744,14 @@ export class Inflater {
       }
       let e = lit[bb & litMask];
       if ((e & K_MASK) === K_LINK) {
-        e =
-          lit[(e >>> 16) + ((bb >>> litBits) & ((1 << ((e >>> 4) & 15)) - 1))];
+        e = lit[(e >> 16) + ((bb >> litBits) & ((1 << ((e >> 4) & 15)) - 1))];
       }
       let n = e & 15;
-      bb >>>= n;
+      bb >>= n;
       bc -= n;
       const kind = e & K_MASK;
       if (kind === K_LIT) {
-        out[op++] = e >>> 16;
+        out[op++] = e >> 16;
         continue;
       }
       if (kind !== 0x100) {
@@ -768,9 +766,9 @@ export class Inflater {
         ip += 2;
         bc += 16;
       }
-      let extra = (e >>> 4) & 15;
-      const len = (e >>> 16) + (bb & ((1 << extra) - 1));
-      bb >>>= extra;
+      let extra = (e >> 4) & 15;
+      const len = (e >> 16) + (bb & ((1 << extra) - 1));
+      bb >>= extra;
       bc -= extra;
       if (bc < 16) {
         bb |= (src[ip] << bc) | (src[ip + 1] << (bc + 8));
@@ -780,21 +778,21 @@ export class Inflater {
       e = dist[bb & distMask];
       if ((e & K_MASK) === K_LINK) {
         e = dist[
-          (e >>> 16) + ((bb >>> distBits) & ((1 << ((e >>> 4) & 15)) - 1))
+          (e >> 16) + ((bb >> distBits) & ((1 << ((e >> 4) & 15)) - 1))
         ];
       }
       if ((e & K_MASK) === K_BAD) badData("an invalid distance code");
       n = e & 15;
-      bb >>>= n;
+      bb >>= n;
       bc -= n;
       if (bc < 16) {
         bb |= (src[ip] << bc) | (src[ip + 1] << (bc + 8));
         ip += 2;
         bc += 16;
       }
-      extra = (e >>> 4) & 15;
-      const d = (e >>> 16) + (bb & ((1 << extra) - 1));
-      bb >>>= extra;
+      extra = (e >> 4) & 15;
+      const d = (e >> 16) + (bb & ((1 << extra) - 1));
+      bb >>= extra;
       bc -= extra;
       if (d > op - floor || d > window) this.#farDistance(d, op);
       let from = op - d;

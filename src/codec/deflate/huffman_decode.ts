@@ -65,6 +65,7 @@ for (let s = 0; s < 19; s++) CLEN_SYMBOLS[s] = (s << 16) | K_LIT;
 const count = new Uint16Array(16);
 const next = new Uint16Array(16);
 const codes = new Uint16Array(320); // bit-reversed code of each symbol
+const used = new Uint16Array(320); // the symbols that have a code, in order
 const subBits = new Uint8Array(1 << LIT_ROOT);
 const subOffset = new Uint16Array(1 << LIT_ROOT);
 const REV8 = new Uint8Array(256);
@@ -112,15 +113,22 @@ export class DecodeTable {
     root: number,
     single: boolean,
   ): string | null {
-    count.fill(0);
-    for (let s = 0; s < n; s++) count[lens[from + s]]++;
-    count[0] = 0;
+    const cnt = count, syms = used;
+    cnt.fill(0);
+    let u = 0; // symbols with a code, in order
+    for (let s = 0; s < n; s++) {
+      const len = lens[from + s];
+      if (len !== 0) {
+        cnt[len]++;
+        syms[u++] = s;
+      }
+    }
     let left = 1;
     let max = 0;
     for (let len = 1; len <= 15; len++) {
-      left = (left << 1) - count[len];
+      left = (left << 1) - cnt[len];
       if (left < 0) return "over-subscribed";
-      if (count[len] !== 0) max = len;
+      if (cnt[len] !== 0) max = len;
     }
     if (max === 0) {
       // no codes: every lookup is invalid, without consuming input
@@ -128,56 +136,55 @@ export class DecodeTable {
       this.table.fill(K_BAD, 0, 2);
       return null;
     }
-    if (left > 0 && !(single && max === 1 && count[1] === 1)) {
+    if (left > 0 && !(single && max === 1 && cnt[1] === 1)) {
       return "incomplete";
     }
     if (max < root) root = max;
     this.bits = root;
     const size = 1 << root;
+    const nxt = next, rev = codes;
     let code = 0;
     for (let len = 1; len <= 15; len++) {
-      code = (code + count[len - 1]) << 1;
-      next[len] = code;
+      code = (code + cnt[len - 1]) << 1;
+      nxt[len] = code;
     }
-    for (let s = 0; s < n; s++) {
+    for (let i = 0; i < u; i++) {
+      const s = syms[i];
       const len = lens[from + s];
-      if (len !== 0) codes[s] = reverseBits(next[len]++, len);
+      rev[s] = reverseBits(nxt[len]++, len);
     }
-    const total = max > root ? this.#layout(lens, from, n, root) : size;
+    const total = max > root ? this.#layout(lens, from, u, root) : size;
     if (this.table.length < total) this.table = new Int32Array(total);
     const table = this.table;
     if (left > 0) table.fill(K_BAD | 1, 0, size);
-    if (max > root) {
-      for (let p = 0; p < size; p++) {
-        if (subBits[p] !== 0) {
-          table[p] = (subOffset[p] << 16) | K_LINK | (subBits[p] << 4) | root;
-        }
-      }
-    }
-    for (let s = 0; s < n; s++) {
+    for (let i = 0; i < u; i++) {
+      const s = syms[i];
       const len = lens[from + s];
-      if (len === 0) continue;
       const entry = symbols[s] | len;
-      const rev = codes[s];
+      const r = rev[s];
       if (len <= root) {
-        for (let i = rev; i < size; i += 1 << len) table[i] = entry;
+        for (let k = r; k < size; k += 1 << len) table[k] = entry;
       } else {
-        const p = rev & (size - 1);
+        const p = r & (size - 1);
         const base = subOffset[p];
         const width = 1 << subBits[p];
-        for (let i = rev >>> root; i < width; i += 1 << (len - root)) {
-          table[base + i] = entry;
+        for (let k = r >> root; k < width; k += 1 << (len - root)) {
+          table[base + k] = entry;
         }
       }
     }
     return null;
   }
 
-  /** Sizes and places the second-level tables; returns the total size. */
-  #layout(lens: Uint8Array, from: number, n: number, root: number): number {
+  /**
+   * Sizes and places the second-level tables for the `u` symbols in
+   * `used`, and writes the links to them; returns the total size.
+   */
+  #layout(lens: Uint8Array, from: number, u: number, root: number): number {
     const size = 1 << root;
     subBits.fill(0, 0, size);
-    for (let s = 0; s < n; s++) {
+    for (let i = 0; i < u; i++) {
+      const s = used[i];
       const len = lens[from + s];
       if (len > root) {
         const p = codes[s] & (size - 1);
@@ -189,6 +196,13 @@ export class DecodeTable {
       if (subBits[p] !== 0) {
         subOffset[p] = total;
         total += 1 << subBits[p];
+      }
+    }
+    if (this.table.length < total) this.table = new Int32Array(total);
+    for (let p = 0; p < size; p++) {
+      if (subBits[p] !== 0) {
+        this.table[p] = (subOffset[p] << 16) | K_LINK | (subBits[p] << 4) |
+          root;
       }
     }
     return total;

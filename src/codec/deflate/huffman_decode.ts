@@ -75,6 +75,19 @@ for (let i = 0; i < 256; i++) {
   REV8[i] = r;
 }
 
+/**
+ * The first canonical code of each length 1-15 into `first`, from the
+ * number of codes of each length in `count` (`count[0]` must be 0): RFC
+ * 1951 §3.2.2, step 2.
+ */
+export function firstCodes(count: Uint16Array, first: Uint16Array): void {
+  let code = 0;
+  for (let len = 1; len <= 15; len++) {
+    code = (code + count[len - 1]) << 1;
+    first[len] = code;
+  }
+}
+
 /** `code` (of `len` <= 16 bits) with its bits in reverse order. */
 export function reverseBits(code: number, len: number): number {
   return ((REV8[code & 255] << 8) | REV8[code >>> 8]) >>> (16 - len);
@@ -143,11 +156,7 @@ export class DecodeTable {
     this.bits = root;
     const size = 1 << root;
     const nxt = next, rev = codes;
-    let code = 0;
-    for (let len = 1; len <= 15; len++) {
-      code = (code + cnt[len - 1]) << 1;
-      nxt[len] = code;
-    }
+    firstCodes(cnt, nxt);
     for (let i = 0; i < u; i++) {
       const s = syms[i];
       const len = lens[from + s];

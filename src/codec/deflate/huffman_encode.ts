@@ -7,7 +7,7 @@
  * @module
  */
 
-import { reverseBits } from "./huffman_decode.ts";
+import { firstCodes, reverseBits } from "./huffman_decode.ts";
 
 /**
  * Builds code lengths for `freq[0..n)` into `lens`, none longer than
@@ -133,11 +133,7 @@ export class HuffmanScratch {
     count.fill(0);
     for (let s = 0; s < n; s++) count[lens[s]]++;
     count[0] = 0;
-    let code = 0;
-    for (let len = 1; len <= 15; len++) {
-      code = (code + count[len - 1]) << 1;
-      next[len] = code;
-    }
+    firstCodes(count, next);
     for (let s = 0; s < n; s++) {
       const len = lens[s];
       codes[s] = len === 0 ? 0 : reverseBits(next[len]++, len);

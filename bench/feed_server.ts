@@ -39,7 +39,7 @@ export const TICKS_PER_BLOCK = 2048;
 const encoder = new TextEncoder();
 
 /** A small deterministic PRNG (mulberry32), so every run sends the same bytes. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

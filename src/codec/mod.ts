@@ -69,3 +69,19 @@ export {
   type Socks5ConnectOptions,
   socks5ReplyText,
 } from "./proxy/socks5.ts";
+export { InflateError, InflateLimitError } from "./deflate/errors.ts";
+export { Inflater, type InflaterOptions } from "./deflate/inflater.ts";
+export { Deflater, type DeflaterOptions } from "./deflate/deflater.ts";
+export type { ByteSink } from "./deflate/block_writer.ts";
+export { DecodedOutput } from "./deflate/decoded_output.ts";
+export {
+  PayloadDecoder,
+  type PayloadDecoderOptions,
+  type PayloadFormat,
+} from "./deflate/payload_decoder.ts";
+export {
+  MessageDeflater,
+  type MessageDeflaterOptions,
+  MessageInflater,
+  type MessageInflaterOptions,
+} from "./ws/permessage_deflate.ts";

@@ -123,6 +123,22 @@ export function pattern(n: number, seed = 7): Uint8Array {
   return out;
 }
 
+/**
+ * `n` bytes that do not compress: a deterministic xorshift stream
+ * ({@link pattern} repeats itself and compresses well).
+ */
+export function noise(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = (seed * 0x9e3779b1) | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
 /** `n` ASCII letters. */
 export function asciiText(n: number): string {
   let s = "";

@@ -17,6 +17,7 @@
 
 import { deepStrictEqual, ok } from "node:assert/strict";
 import fc from "fast-check";
+import { check, cutInto } from "./_fuzz.ts";
 import * as codec from "../../src/codec/mod.ts";
 import {
   FrameWriter,
@@ -51,48 +52,7 @@ import {
 } from "./_helpers.ts";
 import { runProxy } from "./_proxy.ts";
 
-// --- configuration ------------------------------------------------------------
-
-function env(name: string): string | undefined {
-  const granted =
-    Deno.permissions.querySync({ name: "env", variable: name }).state ===
-      "granted";
-  return granted ? Deno.env.get(name) : undefined;
-}
-
-const CI_RUNS = 300;
-const RUNS = Number(env("FUZZ_RUNS") ?? CI_RUNS);
-const SEED = env("FUZZ_SEED") !== undefined
-  ? Number(env("FUZZ_SEED"))
-  : RUNS > CI_RUNS
-  ? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
-  : 0x6e657875;
-if (RUNS > CI_RUNS) {
-  console.log(`fuzz: ${RUNS} runs per property, seed ${SEED}`);
-}
-
-function check<T>(
-  name: string,
-  prop: fc.IPropertyWithHooks<T> | fc.IProperty<T>,
-  runs = RUNS,
-): void {
-  const details = fc.check(prop, { seed: SEED, numRuns: runs });
-  if (details.failed) {
-    // counterexamples can hold 70 KB payloads: keep the report readable
-    const cause = String(
-      (details.errorInstance as Error)?.stack ?? details.errorInstance,
-    ).slice(0, 1500);
-    const report = `${cause}\n${fc.defaultReportMessage(details) ?? ""}`;
-    throw new Error(
-      report.length > 4000
-        ? `${report.slice(0, 2000)}\n…\n${report.slice(-2000)}`
-        : report,
-    );
-  }
-  if (RUNS > CI_RUNS) {
-    console.log(`fuzz: ${name}: ${details.numRuns} inputs passed`);
-  }
-}
+// --- configuration: see _fuzz.ts -------------------------------------------------
 
 const { Text, Binary, Close, Ping, Pong, Continuation } = Opcode;
 
@@ -275,22 +235,6 @@ const controlItem: fc.Arbitrary<{ specs: FrameSpec[]; events: Ev[] }> = fc
       }
     ),
   );
-
-/** Cut points for splitting a payload into fragments. */
-function cutInto(p: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (p.length + 1)))].sort((
-    a,
-    b,
-  ) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const c of points) {
-    out.push(p.subarray(at, c));
-    at = c;
-  }
-  out.push(p.subarray(at));
-  return out;
-}
 
 /** A data message, maybe fragmented with control frames between fragments. */
 const messageItem: fc.Arbitrary<

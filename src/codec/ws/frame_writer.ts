@@ -5,10 +5,12 @@
  */
 
 import { isValidCloseCode, Opcode } from "./frame_reader.ts";
+import type { MessageDeflater } from "./permessage_deflate.ts";
 
 const encoder = new TextEncoder();
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const KEY_BATCH = 1024; // 256 keys per crypto.getRandomValues call
+const RSV1 = 0x40; // "per-message compressed" (RFC 7692 §6)
 
 /**
  * A growable byte buffer that frames are appended to and written from.
@@ -173,6 +175,34 @@ export class FrameWriter {
       fin !== false,
       data,
     );
+  }
+
+  /**
+   * Appends a compressed data frame (permessage-deflate, RFC 7692): RSV1
+   * set, text for a string (compressed as UTF-8) and binary for bytes, the
+   * payload `deflater`'s output. The deflater writes straight into `out`
+   * after room for the longest header; the header then goes in front and
+   * the payload is masked in place, so nothing is copied but a short frame's
+   * payload moving up to its header.
+   */
+  compressed(
+    out: WriteBuf,
+    deflater: MessageDeflater,
+    data: string | Uint8Array,
+    fin?: boolean,
+  ): void {
+    const at = out.length;
+    out.ensure(14);
+    out.length = at + 14;
+    const n = typeof data === "string"
+      ? deflater.compressText(data, out)
+      : deflater.compress(data, out);
+    const hl = n <= 125 ? 6 : n <= 65535 ? 8 : 14;
+    if (hl !== 14) out.bytes.copyWithin(at + hl, at + 14, at + 14 + n);
+    out.length = at;
+    const op = typeof data === "string" ? Opcode.Text : Opcode.Binary;
+    this.#header(out, RSV1 | op, fin !== false, n, hl - 4);
+    this.#mask(out, at + hl, n);
   }
 
   /** Appends a ping (payload ≤ 125 bytes, else `RangeError`). */

@@ -73,3 +73,4 @@ export type { HeaderList } from "./src/codec/http/header_list.ts";
 export type { HeadLimits } from "./src/codec/http/head.ts";
 export type { ResponseLimits } from "./src/codec/http/response.ts";
 export type { ReadBufOptions } from "./src/codec/read_buf.ts";
+export type { BufferCounts, BufferStats } from "./src/codec/buffer_sizer.ts";

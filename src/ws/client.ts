@@ -7,6 +7,7 @@
  */
 
 import { CloseCode, ConnectionClosedError, ProtocolError } from "../errors.ts";
+import type { BufferStats } from "../codec/buffer_sizer.ts";
 import type { ReadBuf } from "../codec/read_buf.ts";
 import {
   type FrameReader,
@@ -17,7 +18,7 @@ import { closePayload, FrameWriter } from "../codec/ws/frame_writer.ts";
 import type { Transport } from "../transport.ts";
 import { Heartbeat, type HeartbeatOptions } from "./heartbeat.ts";
 import { abnormal, Event, Lifecycle, Phase } from "./lifecycle.ts";
-import { lend, Message, type OwnedMessage, revoke } from "./message.ts";
+import { forget, lend, Message, type OwnedMessage, revoke } from "./message.ts";
 import { SendQueue } from "./send_queue.ts";
 import { WsReader, WsWriter } from "./split.ts";
 
@@ -30,6 +31,7 @@ export interface ClientConfig {
   onPing?: (data: Uint8Array) => void;
   onPong?: (data: Uint8Array) => void;
   closeTimeout: number;
+  shrinkAfter: number;
 }
 
 interface Deferred {
@@ -114,6 +116,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       transport,
       cfg.maxBufferedAmount,
       (cause) => this.#life.error ?? abnormal(cause as Error),
+      cfg.shrinkAfter,
     );
     const closed = {} as Deferred;
     closed.promise = new Promise<void>((r) => closed.resolve = r);
@@ -156,6 +159,24 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    */
   get bufferedAmount(): number {
     return this.#sends.bufferedAmount;
+  }
+
+  /**
+   * The sizes of the receive and send buffers and how often each was
+   * resized (a new object per call; for debugging and tuning). Buffers
+   * start small, grow under load and shrink back when quiet: see
+   * `docs/tuning.md`.
+   */
+  get bufferStats(): BufferStats {
+    const rb = this.#rb, sends = this.#sends;
+    return {
+      receive: { capacity: rb.capacity, grows: rb.grows, shrinks: rb.shrinks },
+      send: {
+        capacity: sends.capacity,
+        grows: sends.grows,
+        shrinks: sends.shrinks,
+      },
+    };
   }
 
   /**
@@ -322,16 +343,35 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
 
   /** One socket read into the buffer; the end of the stream ends the connection. */
   async #fill(): Promise<void> {
-    if (this.#waitingSince === 0) this.#waitingSince = performance.now();
+    const now = performance.now();
+    if (this.#waitingSince === 0) this.#waitingSince = now;
+    const view = this.#readView(now);
     let n: number | null = null;
     let cause: Error | undefined;
     try {
-      n = await this.#t.read(this.#rb.spare());
+      n = await this.#t.read(view);
     } catch (err) {
       cause = err as Error;
     }
     if (n === null) this.#on(Event.SocketEnd, { error: cause });
     else this.#rb.commit(n);
+  }
+
+  /**
+   * The receive buffer's free tail for the next socket read. The buffers
+   * adapt here (grow after a full read, shrink when quiet): nothing
+   * borrowed is live at a socket read, since every receive revokes the
+   * last message first.
+   */
+  #readView(now: number): Uint8Array {
+    const rb = this.#rb, before = rb.bytes;
+    const view = rb.forRead(now);
+    if (rb.bytes !== before) {
+      this.#reader.release();
+      forget(this.#msg);
+    }
+    if (this.#sends.oversized) this.#sends.trim(now);
+    return view;
   }
 
   /** Reads and discards until the server ends the TCP stream (or the close timer fires). */

@@ -26,6 +26,7 @@ import {
   strings,
 } from "../options.ts";
 import {
+  DEFAULT_SHRINK_AFTER,
   READ_BUF_RULES,
   ReadBuf,
   type ReadBufOptions,
@@ -224,6 +225,7 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
       onPing: options.onPing,
       onPong: options.onPong,
       closeTimeout: options.closeTimeout ?? 5000,
+      shrinkAfter: options.shrinkAfter ?? DEFAULT_SHRINK_AFTER,
       maxBufferedAmount: options.maxBufferedAmount ?? 1 << 20,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       heartbeat: options.heartbeat,

@@ -5,11 +5,25 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { FrameReader } from "../codec/ws/frame_reader.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/**
+ * Where a {@link Message} finds its payload: `payloadBytes[payloadStart,
+ * payloadEnd)`. A connection's `FrameReader` is one; a Worker feed's ring
+ * reader is another.
+ */
+export interface PayloadSource {
+  /** The array holding the payload. */
+  readonly payloadBytes: Uint8Array;
+  /** Index of the payload's first byte. */
+  readonly payloadStart: number;
+  /** Index one past the payload's last byte. */
+  readonly payloadEnd: number;
+}
+
 let setValid: (m: Message, valid: boolean) => void;
+let dropCache: (m: Message) => void;
 
 /** Makes `m` readable: the client just set it up for a new message. */
 export function lend(m: Message): void {
@@ -19,6 +33,11 @@ export function lend(m: Message): void {
 /** Makes `m` throw on every read: its bytes may be gone. */
 export function revoke(m: Message): void {
   setValid(m, false);
+}
+
+/** Drops `m`'s cached decoder view (its array was replaced: let it be freed). */
+export function forget(m: Message): void {
+  dropCache(m);
 }
 
 function invalidated(): TypeError {
@@ -49,7 +68,7 @@ function invalidated(): TypeError {
  * ```
  */
 export class Message {
-  #reader: FrameReader;
+  #reader: PayloadSource;
   #valid = false;
   #buffer: Buffer | undefined;
   #bufferOf: Uint8Array | undefined;
@@ -60,6 +79,10 @@ export class Message {
     setValid = (m, valid) => {
       m.#valid = valid;
     };
+    dropCache = (m) => {
+      m.#buffer = undefined;
+      m.#bufferOf = undefined;
+    };
   }
 
   /**
@@ -67,7 +90,7 @@ export class Message {
    *
    * @ignore
    */
-  constructor(reader: FrameReader) {
+  constructor(reader: PayloadSource) {
     this.#reader = reader;
   }
 

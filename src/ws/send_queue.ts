@@ -3,12 +3,16 @@
  * buffer while the previous batch is being written from the other, so
  * frames from many tasks go out whole, in call order, in as few socket
  * writes as possible; sends over the `maxBufferedAmount` mark wait their
- * turn in call order instead of buffering without bound.
+ * turn in call order instead of buffering without bound. Both buffers
+ * start small, grow for the frames they must hold and shrink back after a
+ * quiet period.
  *
  * @module
  */
 
+import { BufferSizer } from "../codec/buffer_sizer.ts";
 import { WriteBuf } from "../codec/ws/frame_writer.ts";
+import { DEFAULT_SHRINK_AFTER } from "../codec/read_buf.ts";
 import type { Transport } from "../transport.ts";
 
 interface Deferred {
@@ -33,6 +37,12 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
+/**
+ * Bytes each of the two send buffers starts at and shrinks back to: room
+ * for a pong or a subscribe message without growing.
+ */
+export const SEND_BUFFER_MIN = 512;
+
 /** Writes all of `bytes[0, len)`. */
 export async function writeAll(
   t: Transport,
@@ -52,28 +62,74 @@ export async function writeAll(
  * into {@link SendQueue.out} when {@link SendQueue.admits} says so, then
  * {@link SendQueue.flush}; otherwise hand the encoding to
  * {@link SendQueue.wait}. A failed write rejects its batch and every
- * waiting send with what `onWriteError` makes of the cause.
+ * waiting send with what `onWriteError` makes of the cause. The buffers
+ * shrink back to {@link SEND_BUFFER_MIN} once `shrinkAfter` ms passed in
+ * which the batches needed less ({@link SendQueue.trim}, also called after
+ * each batch).
  */
 export class SendQueue {
   #t: Transport;
   #max: number;
   #onWriteError: (cause: unknown) => Error;
-  #out = new WriteBuf();
-  #alt = new WriteBuf();
+  #out = new WriteBuf(SEND_BUFFER_MIN);
+  #alt = new WriteBuf(SEND_BUFFER_MIN);
+  #sizer: BufferSizer;
   #batch: Deferred | null = null;
   #writing = false;
   #inFlight = 0;
   #waiting: Waiting[] = [];
 
-  /** A queue writing to `transport`, holding at most `maxBufferedAmount` bytes. */
+  /**
+   * A queue writing to `transport`, holding at most `maxBufferedAmount`
+   * bytes, its buffers shrinking after `shrinkAfter` quiet ms.
+   */
   constructor(
     transport: Transport,
     maxBufferedAmount: number,
     onWriteError: (cause: unknown) => Error,
+    shrinkAfter?: number,
   ) {
     this.#t = transport;
     this.#max = maxBufferedAmount;
     this.#onWriteError = onWriteError;
+    this.#sizer = new BufferSizer(
+      SEND_BUFFER_MIN,
+      Number.MAX_SAFE_INTEGER,
+      shrinkAfter ?? DEFAULT_SHRINK_AFTER,
+    );
+  }
+
+  /** Bytes of the two send buffers together. */
+  get capacity(): number {
+    return this.#out.bytes.length + this.#alt.bytes.length;
+  }
+  /** Whether a buffer is larger than {@link SEND_BUFFER_MIN} (then {@link SendQueue.trim} has work). */
+  get oversized(): boolean {
+    return this.#out.bytes.length > SEND_BUFFER_MIN ||
+      this.#alt.bytes.length > SEND_BUFFER_MIN;
+  }
+  /** Times a send buffer grew. */
+  get grows(): number {
+    return this.#out.grows + this.#alt.grows;
+  }
+  /** Times a send buffer shrank. */
+  get shrinks(): number {
+    return this.#out.shrinks + this.#alt.shrinks;
+  }
+
+  /**
+   * At time `now` (ms): when a quiet window has passed, shrinks the idle
+   * buffers that are larger than the window's batches needed. Does
+   * nothing while both buffers are at their minimum.
+   */
+  trim(now: number): void {
+    if (!this.oversized) return;
+    const out = this.#out, alt = this.#alt;
+    const size = Math.max(out.bytes.length, alt.bytes.length);
+    const to = this.#sizer.shrinkTo(size, now);
+    if (to === 0) return;
+    out.shrink(to); // only when nothing is pending in it
+    if (this.#inFlight === 0) alt.shrink(to);
   }
 
   /** The buffer the next frames are encoded into. */
@@ -153,6 +209,7 @@ export class SendQueue {
         this.#batch = null;
         this.#inFlight = buf.length;
         try {
+          this.#sizer.use(buf.length);
           await writeAll(this.#t, buf.bytes, buf.length);
           batch.resolve();
         } catch (cause) {
@@ -167,6 +224,7 @@ export class SendQueue {
           buf.clear();
           this.#inFlight = 0;
         }
+        if (this.oversized) this.trim(performance.now());
         this.#pump();
       }
     } finally {

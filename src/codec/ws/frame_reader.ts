@@ -85,6 +85,8 @@ export function isValidCloseCode(code: number): boolean {
 }
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const EMPTY = new Uint8Array(0);
+const NO_WORDS = new Uint32Array(0);
 
 function fail(code: number, message: string): never {
   throw new ProtocolError(code, message);
@@ -201,7 +203,7 @@ function extendedLength(b: Uint8Array, s: number, hl: number): number {
  */
 export class FrameReader {
   /** Array holding the current event's payload. */
-  payloadBytes: Uint8Array = new Uint8Array(0);
+  payloadBytes: Uint8Array = EMPTY;
   /** Start of the current event's payload in `payloadBytes`. */
   payloadStart = 0;
   /** End of the current event's payload in `payloadBytes`. */
@@ -221,13 +223,13 @@ export class FrameReader {
   // fragmented message in progress
   #msgOpcode = 0; // 0: none
   #fragments = 0;
-  #asm: Uint8Array = new Uint8Array(0);
+  #asm: Uint8Array = EMPTY;
   #asmLen = 0;
   // text validation state of the message / frame in progress
   #utf8 = new Utf8Validator();
   #validated = 0; // payload bytes of the current unfinished frame already validated
   #wordsOf: Uint8Array | null = null; // the array #words views
-  #words: Uint32Array = new Uint32Array(0);
+  #words: Uint32Array = NO_WORDS;
 
   /**
    * Creates a reader; throws `TypeError` for an unknown option or a wrong
@@ -252,6 +254,23 @@ export class FrameReader {
   /** The current payload decoded as UTF-8 (already validated for text). */
   text(): string {
     return decoder.decode(this.payload());
+  }
+
+  /**
+   * Lets go of memory held between events: the references to the arrays
+   * of the last event (so a receive buffer that was replaced can be freed)
+   * and the reassembly buffer when no fragmented message is in progress
+   * (the next fragmented message allocates it again). Call it only when the
+   * current event's payload is no longer in use, e.g. after the receive
+   * buffer was resized.
+   */
+  release(): void {
+    this.payloadBytes = EMPTY;
+    this.payloadStart = 0;
+    this.payloadEnd = 0;
+    this.#wordsOf = null;
+    this.#words = NO_WORDS;
+    if (this.#msgOpcode === 0) this.#asm = EMPTY;
   }
 
   /**

@@ -27,7 +27,7 @@ export interface ReadBufOptions {
   bufferCapacity?: number;
   /**
    * Bytes allocated up front, and the size a quiet buffer shrinks back to.
-   * Default 2048, or `bufferCapacity` when that is smaller. Minimum 256, at
+   * Default 1024, or `bufferCapacity` when that is smaller. Minimum 256, at
    * most `bufferCapacity`; equal to it, the buffer has a fixed size (it
    * still grows for one message larger than it, and shrinks back after).
    */
@@ -71,7 +71,7 @@ export const READ_BUF_RULES: Rules = {
 };
 
 /** The default of {@link ReadBufOptions.minBufferCapacity}. */
-export const DEFAULT_MIN_CAPACITY = 2048;
+export const DEFAULT_MIN_CAPACITY = 1024;
 /** The default of {@link ReadBufOptions.shrinkAfter}, in milliseconds. */
 export const DEFAULT_SHRINK_AFTER = 1000;
 

@@ -88,7 +88,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #readOwner = NOBODY;
   #waitingSince = 0; // when a read began waiting on the socket, 0 when none
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed: Deferred;
+  #closed: Deferred | null = null; // made when someone waits for the end
   #heartbeat: Heartbeat | undefined;
   #readable: ReadableStream<OwnedMessage> | undefined;
   #writable: WritableStream<string | Uint8Array> | undefined;
@@ -118,9 +118,6 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       (cause) => this.#life.error ?? abnormal(cause as Error),
       cfg.shrinkAfter,
     );
-    const closed = {} as Deferred;
-    closed.promise = new Promise<void>((r) => closed.resolve = r);
-    this.#closed = closed;
     if (cfg.heartbeat !== undefined) {
       this.#heartbeat = new Heartbeat(cfg.heartbeat, {
         frames: () => reader.frames,
@@ -201,7 +198,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     } catch (err) { // thrown by an onPing / onPong callback
       return Promise.reject(err);
     }
-    return this.#recvSlow();
+    return this.#readOwner === NOBODY ? this.#read(RECV) : this.#recvBusy();
   }
 
   /**
@@ -288,49 +285,59 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     }
   }
 
-  /** Everything but a buffered message: socket reads, closing, the outcome. */
-  async #recvSlow(): Promise<Message | null> {
-    if (this.#readOwner !== NOBODY) {
-      if (this.#readOwner === RECV) {
-        throw new TypeError(
-          "Expected one recv() at a time, got a second call while one is pending",
-        );
-      }
-      // close() is reading until the end: this recv() gets the outcome.
-      await this.#closed.promise;
-      return this.#outcome();
+  /** A `recv()` while someone reads the socket. */
+  async #recvBusy(): Promise<Message | null> {
+    if (this.#readOwner === RECV) {
+      throw new TypeError(
+        "Expected one recv() at a time, got a second call while one is pending",
+      );
     }
-    this.#readOwner = RECV;
-    try {
-      return await this.#read(true);
-    } finally {
-      this.#readOwner = NOBODY;
-      this.#waitingSince = 0;
-    }
+    // close() is reading until the end: this recv() gets the outcome.
+    await this.#whenClosed();
+    return this.#outcome();
   }
 
   /**
-   * Reads until a message (returned when `keep`, else discarded) or the end
-   * of the connection (its outcome). The phase says what to do next.
+   * Reads the socket as `owner` (a `recv()`, or `close()` draining) until a
+   * message (returned to a `recv()`, discarded by `close()`) or the end of
+   * the connection (its outcome). The phase says what to do next. One flat
+   * loop with the socket read in it: each nested async call would cost
+   * promises per read (and a suspended frame per idle connection).
    */
-  async #read(keep: boolean): Promise<Message | null> {
+  async #read(owner: number): Promise<Message | null> {
     const msg = this.#msg;
-    for (;;) {
-      const phase = this.#life.phase;
-      if (phase === Phase.Closed) return this.#outcome();
-      if (phase === Phase.CloseReceived || phase === Phase.Failing) {
-        await this.#drainUntilEnd();
-        continue;
-      }
-      const op = this.#parse();
-      if (op === Opcode.Text || op === Opcode.Binary) {
-        if (keep) {
-          lend(msg);
-          return msg;
+    this.#readOwner = owner;
+    try {
+      for (;;) {
+        const phase = this.#life.phase;
+        if (phase === Phase.Closed) return this.#outcome();
+        if (phase === Phase.CloseReceived || phase === Phase.Failing) {
+          await this.#drainUntilEnd();
+          continue;
         }
-      } else if (op === NEED_MORE && this.#life.phase <= Phase.CloseSent) {
-        await this.#fill();
+        const op = this.#parse();
+        if (op === Opcode.Text || op === Opcode.Binary) {
+          if (owner === RECV) {
+            lend(msg);
+            return msg;
+          }
+        } else if (op === NEED_MORE && this.#life.phase <= Phase.CloseSent) {
+          const view = this.#readView();
+          let n: number | null = null;
+          let cause: Error | undefined;
+          try {
+            n = await this.#t.read(view);
+          } catch (err) {
+            cause = err as Error;
+          }
+          // the end of the stream ends the connection
+          if (n === null) this.#on(Event.SocketEnd, { error: cause });
+          else this.#rb.commit(n);
+        }
       }
+    } finally {
+      this.#readOwner = NOBODY;
+      this.#waitingSince = 0;
     }
   }
 
@@ -341,29 +348,15 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return null;
   }
 
-  /** One socket read into the buffer; the end of the stream ends the connection. */
-  async #fill(): Promise<void> {
+  /**
+   * The receive buffer's free tail for the next socket read, which starts
+   * the heartbeat's wait. The buffers adapt here (grow after a full read,
+   * shrink when quiet): nothing borrowed is live at a socket read, since
+   * every receive revokes the last message first.
+   */
+  #readView(): Uint8Array {
     const now = performance.now();
     if (this.#waitingSince === 0) this.#waitingSince = now;
-    const view = this.#readView(now);
-    let n: number | null = null;
-    let cause: Error | undefined;
-    try {
-      n = await this.#t.read(view);
-    } catch (err) {
-      cause = err as Error;
-    }
-    if (n === null) this.#on(Event.SocketEnd, { error: cause });
-    else this.#rb.commit(n);
-  }
-
-  /**
-   * The receive buffer's free tail for the next socket read. The buffers
-   * adapt here (grow after a full read, shrink when quiet): nothing
-   * borrowed is live at a socket read, since every receive revokes the
-   * last message first.
-   */
-  #readView(now: number): Uint8Array {
     const rb = this.#rb, before = rb.bytes;
     const view = rb.forRead(now);
     if (rb.bytes !== before) {
@@ -453,7 +446,18 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     try {
       this.#t.close();
     } catch { /* already closed */ }
-    this.#closed.resolve();
+    this.#closed?.resolve();
+  }
+
+  /** Resolves once the connection is closed (now, when it already is). */
+  #whenClosed(): Promise<void> {
+    if (this.#life.phase === Phase.Closed) return Promise.resolve();
+    if (this.#closed === null) {
+      const d = {} as Deferred;
+      d.promise = new Promise<void>((r) => d.resolve = r);
+      this.#closed = d;
+    }
+    return this.#closed.promise;
   }
 
   /** The heartbeat's ping: only while open and not over the write mark. */
@@ -605,16 +609,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       this.#on(Event.CallerClose);
     }
     if (this.#readOwner !== NOBODY) {
-      await this.#closed.promise;
+      await this.#whenClosed();
       return;
     }
-    this.#readOwner = CLOSE;
     try {
-      await this.#read(false);
+      await this.#read(CLOSE);
     } catch {
       /* the outcome is in closeCode */
-    } finally {
-      this.#readOwner = NOBODY;
     }
   }
 

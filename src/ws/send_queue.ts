@@ -39,9 +39,17 @@ interface Waiting {
 
 /**
  * Bytes each of the two send buffers starts at and shrinks back to: room
- * for a pong or a subscribe message without growing.
+ * for a ping, a pong or a close frame, small enough to live inside the JS
+ * heap until the first write (a connection that never sends costs almost
+ * nothing); the first larger message grows it.
  */
-export const SEND_BUFFER_MIN = 512;
+export const SEND_BUFFER_MIN = 64;
+
+/**
+ * Stands for a send buffer not made yet: always empty, never written to
+ * ({@link SendQueue.out} replaces it before anything is encoded).
+ */
+const UNUSED = new WriteBuf(16);
 
 /** Writes all of `bytes[0, len)`. */
 export async function writeAll(
@@ -71,9 +79,11 @@ export class SendQueue {
   #t: Transport;
   #max: number;
   #onWriteError: (cause: unknown) => Error;
-  #out = new WriteBuf(SEND_BUFFER_MIN);
-  #alt = new WriteBuf(SEND_BUFFER_MIN);
-  #sizer: BufferSizer;
+  // Both made on first use: a connection that never sends has none.
+  #out: WriteBuf = UNUSED;
+  #alt: WriteBuf = UNUSED;
+  #sizer: BufferSizer | null = null; // made when a buffer first grows
+  #shrinkAfter: number;
   #batch: Deferred | null = null;
   #writing = false;
   #inFlight = 0;
@@ -92,16 +102,22 @@ export class SendQueue {
     this.#t = transport;
     this.#max = maxBufferedAmount;
     this.#onWriteError = onWriteError;
-    this.#sizer = new BufferSizer(
+    this.#shrinkAfter = shrinkAfter ?? DEFAULT_SHRINK_AFTER;
+  }
+
+  #sized(): BufferSizer {
+    return this.#sizer ??= new BufferSizer(
       SEND_BUFFER_MIN,
       Number.MAX_SAFE_INTEGER,
-      shrinkAfter ?? DEFAULT_SHRINK_AFTER,
+      this.#shrinkAfter,
     );
   }
 
   /** Bytes of the two send buffers together. */
   get capacity(): number {
-    return this.#out.bytes.length + this.#alt.bytes.length;
+    const out = this.#out, alt = this.#alt;
+    return (out === UNUSED ? 0 : out.bytes.length) +
+      (alt === UNUSED ? 0 : alt.bytes.length);
   }
   /** Whether a buffer is larger than {@link SEND_BUFFER_MIN} (then {@link SendQueue.trim} has work). */
   get oversized(): boolean {
@@ -126,7 +142,7 @@ export class SendQueue {
     if (!this.oversized) return;
     const out = this.#out, alt = this.#alt;
     const size = Math.max(out.bytes.length, alt.bytes.length);
-    const to = this.#sizer.shrinkTo(size, now);
+    const to = this.#sized().shrinkTo(size, now);
     if (to === 0) return;
     out.shrink(to); // only when nothing is pending in it
     if (this.#inFlight === 0) alt.shrink(to);
@@ -134,7 +150,8 @@ export class SendQueue {
 
   /** The buffer the next frames are encoded into. */
   get out(): WriteBuf {
-    return this.#out;
+    const out = this.#out;
+    return out !== UNUSED ? out : this.#out = new WriteBuf(SEND_BUFFER_MIN);
   }
 
   /** Bytes encoded but not yet written (waiting sends are not counted). */
@@ -209,7 +226,7 @@ export class SendQueue {
         this.#batch = null;
         this.#inFlight = buf.length;
         try {
-          this.#sizer.use(buf.length);
+          if (buf.length > SEND_BUFFER_MIN) this.#sized().use(buf.length);
           await writeAll(this.#t, buf.bytes, buf.length);
           batch.resolve();
         } catch (cause) {

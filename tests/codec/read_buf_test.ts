@@ -2,20 +2,20 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { ReadBuf } from "../../src/codec/mod.ts";
 import { bytes, feedSplits, pattern, throwsA } from "./_helpers.ts";
 
-Deno.test("a new buffer is empty, starts at 2 KiB, may grow to 64 KiB, and bounds messages at 16 MiB", () => {
+Deno.test("a new buffer is empty, starts at 1 KiB, may grow to 64 KiB, and bounds messages at 16 MiB", () => {
   const rb = new ReadBuf();
-  strictEqual(rb.capacity, 2048);
+  strictEqual(rb.capacity, 1024);
   strictEqual(rb.length, 0);
   strictEqual(rb.start, 0);
   strictEqual(rb.end, 0);
   strictEqual(rb.maxMessageSize, 16 * 1024 * 1024);
   strictEqual(rb.maxCapacity, 16 * 1024 * 1024 + 14);
-  strictEqual(rb.spare().length, 2048);
+  strictEqual(rb.spare().length, 1024);
   for (let now = 0; rb.capacity < 65536; now++) {
     rb.commit(rb.forRead(now).length); // every read fills what it was offered
     rb.consume(rb.length);
   }
-  strictEqual(rb.grows, 5, "2 KiB doubles five times to 64 KiB");
+  strictEqual(rb.grows, 6, "1 KiB doubles six times to 64 KiB");
   rb.commit(rb.forRead(100).length);
   rb.consume(rb.length);
   strictEqual(rb.forRead(101).length, 65536, "and no further");

@@ -49,14 +49,16 @@ export class WriteBuf {
   bytes: Uint8Array;
   /** Pending byte count. */
   length = 0;
-  #words: Uint32Array;
+  #words: Uint32Array | null = null; // made on first use
   #grows = 0;
   #shrinks = 0;
 
-  /** Allocates `capacity` bytes (default 4096, at least 16). */
+  /**
+   * Allocates `capacity` bytes (default 4096, at least 16; up to 64 bytes
+   * live inside the JS heap until first written to a socket).
+   */
   constructor(capacity?: number) {
     this.bytes = new Uint8Array((Math.max(capacity ?? 4096, 16) + 3) & ~3);
-    this.#words = new Uint32Array(this.bytes.buffer);
   }
 
   /** Times the buffer grew to fit a frame. */
@@ -94,12 +96,12 @@ export class WriteBuf {
     const next = new Uint8Array(size);
     if (this.length > 0) next.set(this.bytes.subarray(0, this.length));
     this.bytes = next;
-    this.#words = new Uint32Array(next.buffer);
+    this.#words = null;
   }
 
   /** A 32-bit view over the same memory (for word-wise masking). */
   get words(): Uint32Array {
-    return this.#words;
+    return this.#words ??= new Uint32Array(this.bytes.buffer);
   }
 
   /** A view of the pending bytes. */

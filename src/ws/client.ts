@@ -198,7 +198,11 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     } catch (err) { // thrown by an onPing / onPong callback
       return Promise.reject(err);
     }
-    return this.#readOwner === NOBODY ? this.#read(RECV) : this.#recvBusy();
+    if (this.#readOwner !== NOBODY) return this.#recvBusy();
+    // Still open after tryRecv(): the buffer holds no whole message.
+    return this.#life.phase <= Phase.CloseSent
+      ? this.#fetch()
+      : this.#read(RECV);
   }
 
   /**
@@ -298,11 +302,59 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   }
 
   /**
-   * Reads the socket as `owner` (a `recv()`, or `close()` draining) until a
-   * message (returned to a `recv()`, discarded by `close()`) or the end of
-   * the connection (its outcome). The phase says what to do next. One flat
-   * loop with the socket read in it: each nested async call would cost
-   * promises per read (and a suspended frame per idle connection).
+   * The slow path of `recv()` while open: one socket read, then the next
+   * message, another read, or the general loop ({@link WsClient.#read})
+   * once the connection is closing. Written with `then()` and two handlers
+   * made once per connection rather than as an async function: a waiting
+   * `recv()` then costs one promise per socket read instead of an async
+   * frame and its await closures, which matters with thousands of
+   * low-rate connections (every read waits, every wait survives young GCs).
+   */
+  #fetch(): Promise<Message | null> {
+    this.#readOwner = RECV;
+    return this.#t.read(this.#readView()).then(this.#onRead, this.#onReadError);
+  }
+
+  #onRead = (n: number | null): Message | null | Promise<Message | null> => {
+    this.#readOwner = NOBODY;
+    this.#afterRead(n);
+    return this.#next();
+  };
+
+  #onReadError = (err: unknown): Message | null | Promise<Message | null> => {
+    this.#readOwner = NOBODY;
+    this.#afterRead(null, err as Error);
+    return this.#next();
+  };
+
+  /** After a `#fetch()` read: a message, another read, or the general loop. */
+  #next(): Message | null | Promise<Message | null> {
+    let m: Message | undefined;
+    try {
+      m = this.tryRecv();
+    } catch (err) { // thrown by an onPing / onPong callback
+      this.#waitingSince = 0;
+      throw err;
+    }
+    if (m !== undefined) {
+      this.#waitingSince = 0;
+      return m;
+    }
+    if (this.#life.phase <= Phase.CloseSent) return this.#fetch();
+    return this.#read(RECV);
+  }
+
+  /** Takes in what a socket read gave: `n` bytes, or the end of the stream (`null`). */
+  #afterRead(n: number | null, cause?: Error): void {
+    if (n === null) this.#on(Event.SocketEnd, { error: cause });
+    else this.#rb.commit(n);
+  }
+
+  /**
+   * Reads the socket as `owner` (a `recv()` once the connection is
+   * closing, or `close()` draining) until a message (returned to a
+   * `recv()`, discarded by `close()`) or the end of the connection (its
+   * outcome). The phase says what to do next.
    */
   async #read(owner: number): Promise<Message | null> {
     const msg = this.#msg;
@@ -330,9 +382,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
           } catch (err) {
             cause = err as Error;
           }
-          // the end of the stream ends the connection
-          if (n === null) this.#on(Event.SocketEnd, { error: cause });
-          else this.#rb.commit(n);
+          this.#afterRead(n, cause);
         }
       }
     } finally {

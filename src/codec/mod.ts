@@ -85,3 +85,9 @@ export {
   MessageInflater,
   type MessageInflaterOptions,
 } from "./ws/permessage_deflate.ts";
+export {
+  acceptDeflateAnswer,
+  type DeflateOffer,
+  type DeflateParams,
+  encodeDeflateOffers,
+} from "./ws/deflate_negotiation.ts";

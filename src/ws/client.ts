@@ -13,11 +13,29 @@ import {
   NEED_MORE,
   Opcode,
 } from "../codec/ws/frame_reader.ts";
-import { closePayload, FrameWriter } from "../codec/ws/frame_writer.ts";
+import {
+  closePayload,
+  FrameWriter,
+  type WriteBuf,
+} from "../codec/ws/frame_writer.ts";
+import type { DeflateParams } from "../codec/ws/deflate_negotiation.ts";
+import type { MessageDeflater } from "../codec/ws/permessage_deflate.ts";
+import { check } from "../options.ts";
 import type { Transport } from "../transport.ts";
+import {
+  SEND_RULES,
+  SendCompression,
+  type SendOptions,
+} from "./compression.ts";
 import { Heartbeat, type HeartbeatOptions } from "./heartbeat.ts";
 import { abnormal, Event, Lifecycle, Phase } from "./lifecycle.ts";
-import { lend, Message, type OwnedMessage, revoke } from "./message.ts";
+import {
+  lend,
+  lendsFrom,
+  Message,
+  type OwnedMessage,
+  revoke,
+} from "./message.ts";
 import { SendQueue } from "./send_queue.ts";
 import { WsReader, WsWriter } from "./split.ts";
 
@@ -30,6 +48,10 @@ export interface ClientConfig {
   onPing?: (data: Uint8Array) => void;
   onPong?: (data: Uint8Array) => void;
   closeTimeout: number;
+  /** Sends of at least this many bytes are compressed (when negotiated). */
+  deflateThreshold: number;
+  /** The permessage-deflate parameters settled, if any. */
+  deflate?: DeflateParams;
 }
 
 interface Deferred {
@@ -90,6 +112,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #heartbeat: Heartbeat | undefined;
   #readable: ReadableStream<OwnedMessage> | undefined;
   #writable: WritableStream<string | Uint8Array> | undefined;
+  #compression: SendCompression | null;
 
   /**
    * Created by {@link connect}.
@@ -110,6 +133,9 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     this.#cfg = cfg;
     this.#msg = new Message(reader);
     this.#ready = Promise.resolve(this.#msg);
+    this.#compression = cfg.deflate === undefined
+      ? null
+      : new SendCompression(cfg.deflate, cfg.deflateThreshold);
     this.#sends = new SendQueue(
       transport,
       cfg.maxBufferedAmount,
@@ -131,6 +157,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   /** The subprotocol the server selected, or `""`. */
   get protocol(): string {
     return this.#protocol;
+  }
+  /**
+   * The permessage-deflate parameters the handshake settled, or `null`
+   * when the server did not accept the extension (or none was offered).
+   */
+  get perMessageDeflate(): DeflateParams | null {
+    return this.#cfg.deflate ?? null;
   }
   /**
    * The connection's close code, final once `closed`: the code of the
@@ -495,18 +528,23 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return { reader: new WsReader(this), writer: new WsWriter(this) };
   }
 
-  /** Sends a text message. Resolves once written. */
-  sendText(text: string): Promise<void> {
+  /**
+   * Sends a text message. Resolves once written. With permessage-deflate
+   * negotiated, it is compressed when it reaches the `threshold` (in UTF-16
+   * code units), or as `options.compress` says.
+   */
+  sendText(text: string, options?: SendOptions): Promise<void> {
     this.#checkOpen();
     if (typeof text !== "string") {
       throw new TypeError(`Expected a string, got ${typeof text}`);
     }
+    const deflater = this.#deflaterFor(text.length, options, "sendText()");
     const sends = this.#sends;
     if (sends.admits()) {
-      this.#writer.text(sends.out, text);
+      this.#text(sends.out, text, deflater);
       return sends.flush();
     }
-    return sends.wait(() => this.#writer.text(sends.out, text));
+    return sends.wait(() => this.#text(sends.out, text, deflater));
   }
 
   /**
@@ -514,27 +552,56 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * before this returns, except when the send has to wait its turn (over
    * `maxBufferedAmount`): then a caller's own array is read when the turn
    * comes (do not change it before the promise settles), while a view
-   * borrowed from this connection (`msg.data`) is copied at once.
+   * borrowed from this connection (`msg.data`, a decompressed payload) is
+   * copied at once. With permessage-deflate negotiated, it is compressed
+   * when it reaches the `threshold`, or as `options.compress` says (a
+   * compressed message costs one copy of the payload, into the
+   * compressor's window).
    */
-  sendBinary(data: Uint8Array): Promise<void> {
+  sendBinary(data: Uint8Array, options?: SendOptions): Promise<void> {
     this.#checkOpen();
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`Expected a Uint8Array, got ${typeof data}`);
     }
+    const deflater = this.#deflaterFor(data.length, options, "sendBinary()");
     const sends = this.#sends;
     if (sends.admits()) {
-      this.#writer.binary(sends.out, data);
+      this.#binary(sends.out, data, deflater);
       return sends.flush();
     }
     // A send that waits its turn reads its payload later; a view borrowed
     // from this connection's buffers (an echoed msg.data) would be gone by
     // then, so that one is copied now.
     const rbuf = data.buffer;
-    const payload = rbuf === this.#rb.bytes.buffer ||
-        rbuf === this.#reader.payloadBytes.buffer
+    const payload = rbuf === this.#rb.bytes.buffer || lendsFrom(this.#msg, rbuf)
       ? data.slice()
       : data;
-    return sends.wait(() => this.#writer.binary(sends.out, payload));
+    return sends.wait(() => this.#binary(sends.out, payload, deflater));
+  }
+
+  /** The compressor for a send of `size` bytes, or null to send it as it is. */
+  #deflaterFor(
+    size: number,
+    options: SendOptions | undefined,
+    where: string,
+  ): MessageDeflater | null {
+    if (options !== undefined) check(options, SEND_RULES, where);
+    const c = this.#compression;
+    return c === null ? null : c.deflaterFor(size, options?.compress);
+  }
+
+  #text(out: WriteBuf, text: string, deflater: MessageDeflater | null): void {
+    if (deflater === null) this.#writer.text(out, text);
+    else this.#writer.compressed(out, deflater, text);
+  }
+
+  #binary(
+    out: WriteBuf,
+    data: Uint8Array,
+    deflater: MessageDeflater | null,
+  ): void {
+    if (deflater === null) this.#writer.binary(out, data);
+    else this.#writer.compressed(out, deflater, data);
   }
 
   /** Sends a ping (payload ≤ 125 bytes, else `RangeError`). Pongs are reported to `onPong`. */

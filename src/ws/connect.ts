@@ -35,8 +35,10 @@ import { FrameReader } from "../codec/ws/frame_reader.ts";
 import {
   encodeHandshake,
   generateKey,
+  type HandshakeResult,
   validateHandshake,
 } from "../codec/ws/handshake.ts";
+import type { DeflateOffer } from "../codec/ws/deflate_negotiation.ts";
 import {
   caCertsRule,
   dial,
@@ -45,6 +47,12 @@ import {
   type Transport,
 } from "../transport.ts";
 import { HEARTBEAT_RULES, type HeartbeatOptions } from "./heartbeat.ts";
+import {
+  deflateOffers,
+  deflateThreshold,
+  PER_MESSAGE_DEFLATE_RULE,
+  type PerMessageDeflateOptions,
+} from "./compression.ts";
 import { writeAll } from "./send_queue.ts";
 import { type ClientConfig, WsClient } from "./client.ts";
 
@@ -105,6 +113,16 @@ export interface ConnectOptions extends ReadBufOptions {
    * socket). Off by default. See {@link HeartbeatOptions}.
    */
   heartbeat?: HeartbeatOptions;
+  /**
+   * permessage-deflate (RFC 7692): `false` offers nothing; `true` (the
+   * default) or an options object offers it, and the server decides.
+   * Negotiated, compressed messages are inflated into a reused buffer
+   * (`recv()` still borrows; `maxMessageSize` bounds the inflated size)
+   * and sends of at least `threshold` bytes are compressed. The default
+   * offer asks for a 1 KiB server window first, then for none; see
+   * {@link PerMessageDeflateOptions} and `docs/websocket.md` for the costs.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 /** The longest delay `setTimeout` honours. */
@@ -152,6 +170,7 @@ export const CONNECT_RULES: Rules = {
   maxBufferedAmount: integer(0),
   readableHighWaterMark: integer(0),
   heartbeat: heartbeatRule,
+  perMessageDeflate: PER_MESSAGE_DEFLATE_RULE,
 };
 
 /**
@@ -186,8 +205,9 @@ interface Plan {
   key: string;
   protocols: string[];
   request: Uint8Array;
+  offers: DeflateOffer[];
   rb: ReadBuf;
-  reader: FrameReader;
+  maxFragments: number | undefined;
   heads: HeadReader;
   handshakeTimeout: number;
   cfg: ClientConfig;
@@ -199,12 +219,14 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
   const u = wsUrl(url);
   const key = generateKey();
   const protocols = options.protocols ?? [];
+  const offers = deflateOffers(options.perMessageDeflate);
   const request = encodeHandshake({
     url: u,
     key,
     origin: options.origin,
     protocols,
     headers: options.headers,
+    perMessageDeflate: offers,
   });
   const rb = new ReadBuf(pick(options, READ_BUF_RULES));
   return {
@@ -212,11 +234,9 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
     key,
     protocols,
     request,
+    offers,
     rb,
-    reader: new FrameReader({
-      maxMessageSize: rb.maxMessageSize,
-      maxFragments: options.maxFragments,
-    }),
+    maxFragments: options.maxFragments,
     heads: new HeadReader({ maxHeadSize: options.maxHeadSize ?? 16384 }),
     handshakeTimeout: options.handshakeTimeout ?? 10000,
     cfg: {
@@ -227,12 +247,13 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
       maxBufferedAmount: options.maxBufferedAmount ?? 1 << 20,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       heartbeat: options.heartbeat,
+      deflateThreshold: deflateThreshold(options.perMessageDeflate),
     },
   };
 }
 
-/** Writes the request and reads the `101` answer; returns the subprotocol. */
-async function handshake(t: Transport, p: Plan): Promise<string> {
+/** Writes the request and reads the `101` answer; returns what it settled. */
+async function handshake(t: Transport, p: Plan): Promise<HandshakeResult> {
   await io(p, () => writeAll(t, p.request, p.request.length));
   for (;;) {
     let head;
@@ -248,7 +269,7 @@ async function handshake(t: Transport, p: Plan): Promise<string> {
       );
     }
     if (head !== null) {
-      return validateHandshake(head, p.key, p.protocols).protocol;
+      return validateHandshake(head, p.key, p.protocols, p.offers);
     }
     const n = await io(p, () => t.read(p.rb.spare()));
     if (n === null) {
@@ -320,8 +341,17 @@ export async function connect(
       signal: ac.signal,
     });
     ac.signal.throwIfAborted();
-    const protocol = await handshake(transport, p);
-    return new WsClient(transport, p.rb, p.reader, protocol, p.cfg);
+    const settled = await handshake(transport, p);
+    const deflate = settled.perMessageDeflate ?? undefined;
+    const reader = new FrameReader({
+      maxMessageSize: p.rb.maxMessageSize,
+      maxFragments: p.maxFragments,
+      perMessageDeflate: deflate,
+    });
+    return new WsClient(transport, p.rb, reader, settled.protocol, {
+      ...p.cfg,
+      deflate,
+    });
   } catch (err) {
     try {
       transport?.close();

@@ -4,12 +4,15 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import type { FrameReader } from "../codec/ws/frame_reader.ts";
+import type { PayloadFormat } from "../codec/deflate/payload_decoder.ts";
+import { DecodedPayload, decodePayload } from "./decoded_payload.ts";
+import { Utf8Text } from "./utf8_text.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 let setValid: (m: Message, valid: boolean) => void;
+let borrows: (m: Message, buffer: ArrayBufferLike) => boolean;
 
 /** Makes `m` readable: the client just set it up for a new message. */
 export function lend(m: Message): void {
@@ -21,6 +24,14 @@ export function revoke(m: Message): void {
   setValid(m, false);
 }
 
+/**
+ * Whether `buffer` is one `m` lends views of (its payload's, or its
+ * decompressed payload's): a send that reads later must copy such a view.
+ */
+export function lendsFrom(m: Message, buffer: ArrayBufferLike): boolean {
+  return borrows(m, buffer);
+}
+
 function invalidated(): TypeError {
   return new TypeError(
     "Expected a message still borrowed from its connection, but a later recv(), tryRecv(), close() or terminate() has reused its buffer: copy it with copy() or toOwned() before that",
@@ -30,7 +41,8 @@ function invalidated(): TypeError {
 /**
  * A received text or binary message. It borrows: its payload is a view of
  * the connection's receive buffer (or of its reassembly buffer for a
- * fragmented message), and the object itself is reused for the next
+ * fragmented message, or of its inflater's buffer for a permessage-deflate
+ * compressed one), and the object itself is reused for the next
  * message. It is valid until the next call of `recv()`, `tryRecv()`,
  * `close()` or `terminate()` on its connection (or `recv()` / `close()` on
  * the feed that returned it): after that, `data`, `bytes`, `offset`,
@@ -51,15 +63,21 @@ function invalidated(): TypeError {
 export class Message {
   #reader: FrameReader;
   #valid = false;
-  #buffer: Buffer | undefined;
-  #bufferOf: Uint8Array | undefined;
+  #generation = 0; // counts the messages lent
+  #text = new Utf8Text();
+  #decoded: DecodedPayload | undefined;
   /** `"text"` or `"binary"`. */
   type: "text" | "binary" = "binary";
 
   static {
     setValid = (m, valid) => {
       m.#valid = valid;
+      if (valid) m.#generation++;
     };
+    borrows = (m, buffer) =>
+      buffer === m.#reader.payloadBytes.buffer ||
+      (m.#decoded !== undefined && m.#decoded.valid &&
+        buffer === m.#decoded.bytes.buffer);
   }
 
   /**
@@ -90,8 +108,9 @@ export class Message {
   }
 
   /**
-   * The array the payload lives in (the receive buffer, or the reassembly
-   * buffer of a fragmented message): the payload is
+   * The array the payload lives in (the receive buffer, the reassembly
+   * buffer of a fragmented message, or the inflater's buffer of a
+   * compressed one): the payload is
    * `bytes[offset, offset + byteLength)`. Reading through it allocates
    * nothing, unlike {@link Message.data}, which creates a view.
    */
@@ -114,14 +133,7 @@ export class Message {
   text(): string {
     if (!this.#valid) throw invalidated();
     const r = this.#reader;
-    const b = r.payloadBytes;
-    // node:buffer's decoder skips the per-call checks of TextDecoder.decode
-    // (about twice as fast for short messages); one Buffer view per array.
-    if (b !== this.#bufferOf) {
-      this.#buffer = Buffer.from(b.buffer, b.byteOffset, b.length);
-      this.#bufferOf = b;
-    }
-    return this.#buffer!.toString("utf8", r.payloadStart, r.payloadEnd);
+    return this.#text.decode(r.payloadBytes, r.payloadStart, r.payloadEnd);
   }
 
   /** The payload parsed as JSON. */
@@ -137,6 +149,36 @@ export class Message {
   /** An owned copy of the whole message, safe to keep. */
   toOwned(): OwnedMessage {
     return new OwnedMessage(this.type, this.data.slice());
+  }
+
+  /**
+   * Decodes a payload that the server compressed itself, inside an
+   * ordinary frame (some venues send gzip or raw DEFLATE JSON in binary
+   * messages): `format` is `"gzip"`, `"zlib"`, `"deflate-raw"`, or
+   * `"deflate"` (zlib, or raw DEFLATE when it has no zlib header). The
+   * decoded bytes land in a buffer the connection reuses and come back as
+   * a borrowed {@link DecodedPayload}, valid as long as this message (the
+   * same object is reused by the next call). Decoding is bounded by
+   * `maxMessageSize`: a larger payload throws `InflateLimitError` once the
+   * bound is reached, without allocating past it; corrupt, truncated or
+   * trailing data throws `InflateError`. Neither affects the connection.
+   */
+  decompress(format: PayloadFormat): DecodedPayload {
+    if (!this.#valid) throw invalidated();
+    const r = this.#reader;
+    const p = this.#decoded ??= new DecodedPayload(
+      r.maxMessageSize,
+      () => this.#valid ? this.#generation : -1,
+    );
+    decodePayload(
+      p,
+      format,
+      r.payloadBytes,
+      r.payloadStart,
+      r.payloadEnd,
+      this.#generation,
+    );
+    return p;
   }
 }
 

@@ -10,6 +10,7 @@ import { HttpProtocolError, NetworkError, TimeoutError } from "../errors.ts";
 import { check, pick } from "../options.ts";
 import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
 import {
+  eachField,
   encodeRequest,
   type HttpHeadersInit,
   type HttpRequestInit,
@@ -23,6 +24,7 @@ import {
 } from "../codec/http/response.ts";
 import { dial, hostnameOf, portOf, type Transport } from "../transport.ts";
 import { HttpResponse } from "./response.ts";
+import { ContentDecoder, DEFAULT_ACCEPT_ENCODING } from "./content_decoding.ts";
 import { CONNECTION_RULES, REQUEST_RULES } from "./rules.ts";
 import { type HttpShortcuts, installShortcuts } from "./shortcuts.ts";
 
@@ -80,6 +82,18 @@ export interface HttpConnectionOptions
    * flight, are {@link NetworkError}s of stage `"io"`.
    */
   dial?: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
+  /**
+   * Response compression (RFC 9110 §8.4). `true` (the default): requests
+   * carry `Accept-Encoding: gzip, deflate` unless the defaults or the
+   * request set their own `accept-encoding`, and bodies are decoded as
+   * their `Content-Encoding` says (gzip, deflate, br, zstd; several in a
+   * row too), `maxBodySize` bounding the decoded size while decoding
+   * ({@link HttpLimitError} past it). The response keeps the headers it
+   * came with (`Content-Encoding`, and `Content-Length` of the encoded
+   * body). `false`: no `Accept-Encoding` is added and bodies are returned
+   * as they arrive. See `docs/http.md` for why this is the default.
+   */
+  decompress?: boolean;
 }
 
 /**
@@ -98,6 +112,13 @@ export interface HttpRequestOptions extends HttpRequestInit {
   signal?: AbortSignal;
   /** Bound on this request in ms, instead of the connection's `timeout`. `0`: none. */
   timeout?: number;
+  /**
+   * `false` returns this response's body as it arrived, still encoded if
+   * the server encoded it (the connection's `Accept-Encoding` is sent all
+   * the same: set an `accept-encoding` header to ask for something else).
+   * Default: the connection's `decompress`.
+   */
+  decompress?: boolean;
 }
 
 /**
@@ -148,6 +169,29 @@ function isConnectionLost(err: unknown): boolean {
     err instanceof Deno.errors.ConnectionAborted ||
     err instanceof Deno.errors.UnexpectedEof ||
     err instanceof Deno.errors.NotConnected;
+}
+
+/**
+ * The default header fields plus `accept-encoding` (what the connection
+ * decodes) unless they set their own.
+ */
+function withAcceptEncoding(
+  h: HttpHeadersInit | undefined,
+): [string, string][] {
+  const list: [string, string][] = [];
+  let own = false;
+  if (h !== undefined) {
+    eachField(h, (name, value) => {
+      list.push([name, value]);
+      if (
+        typeof name === "string" && name.toLowerCase() === "accept-encoding"
+      ) {
+        own = true;
+      }
+    });
+  }
+  if (!own) list.push(["accept-encoding", DEFAULT_ACCEPT_ENCODING]);
+  return list;
 }
 
 /**
@@ -221,8 +265,10 @@ export interface HttpConnection extends HttpShortcuts {}
  * The request is written from one reused buffer (one socket write for a
  * small request); the response is parsed in the connection's receive
  * buffer and its body is *borrowed*: valid until the next request on this
- * connection (see {@link HttpResponse}). Redirects are not followed;
- * bodies are not decompressed (none is asked for).
+ * connection (see {@link HttpResponse}). Redirects are not followed.
+ * Compressed bodies are asked for (`Accept-Encoding: gzip, deflate`) and
+ * decoded into a buffer the connection reuses, borrowed the same way (see
+ * `decompress` in {@link HttpConnectionOptions}).
  *
  * Errors: bad options → `TypeError` / `RangeError` from the constructor;
  * bad request fields → a `TypeError` / `RangeError` rejection, before
@@ -256,6 +302,7 @@ export class HttpConnection {
   #timeout: number;
   #idleTimeout: number;
   #retryStale: boolean;
+  #decoder: ContentDecoder | null;
   #borrow = { gen: 0 };
   #busy = false;
   #closed = false;
@@ -304,9 +351,15 @@ export class HttpConnection {
       maxMessageSize: this.#reader.maxBodySize + 65536 +
         (options.maxHeadSize ?? 16384),
     });
+    const decompress = options.decompress ?? true;
+    this.#decoder = decompress
+      ? new ContentDecoder(this.#reader.maxBodySize)
+      : null;
     this.#writer = new RequestWriter({
       host: this.origin.host,
-      headers: options.headers,
+      headers: decompress
+        ? withAcceptEncoding(options.headers)
+        : options.headers,
     });
     const caCerts = options.caCerts;
     this.#customDial = options.dial !== undefined;
@@ -403,8 +456,8 @@ export class HttpConnection {
             rb.commit(n);
           }
           const canRetry = mayRetry && attempt === 0;
-          const res = this.#respond(msg, reused, canRetry, init.close === true);
-          if (res !== null) return res;
+          const res = this.#respond(msg, reused, canRetry, init);
+          if (res !== null) return res instanceof Promise ? await res : res;
         } catch (err) {
           this.#failed(err, mayRetry && attempt === 0);
         }
@@ -523,13 +576,16 @@ export class HttpConnection {
     return msg;
   }
 
-  /** The response to return, or null to resend on a fresh socket. */
+  /**
+   * The response to return (a promise only while a br body is checked), or
+   * null to resend on a fresh socket.
+   */
   #respond(
     msg: ResponseMessage,
     reused: boolean,
     canRetry: boolean,
-    close: boolean,
-  ): HttpResponse | null {
+    init: HttpShortcutOptions,
+  ): HttpResponse | Promise<HttpResponse> | null {
     if (msg.status === 408 && reused && canRetry) {
       // Some servers send 408 on an idle keep-alive socket before closing
       // it; with no read pending it is seen only now. The request was not
@@ -538,14 +594,25 @@ export class HttpConnection {
       return null;
     }
     this.#requests++;
-    if (close || !msg.keepAlive) this.#drop();
+    if (init.close === true || !msg.keepAlive) this.#drop();
     else this.#reused = true;
+    const decoder = init.decompress === false ? null : this.#decoder;
+    const body = decoder === null
+      ? msg.body
+      : decoder.decode(msg.headers, msg.body);
+    if (body instanceof Promise) {
+      return body.then((b) => this.#response(msg, b));
+    }
+    return this.#response(msg, body);
+  }
+
+  #response(msg: ResponseMessage, body: Uint8Array): HttpResponse {
     return new HttpResponse(
       msg.status,
       msg.reason,
       msg.headers,
       msg.trailers,
-      msg.body,
+      body,
       this.#borrow,
     );
   }

@@ -31,6 +31,7 @@ export const CONNECTION_RULES: Rules = {
   idleTimeout: ms,
   retryStale: boolean,
   dial: func,
+  decompress: boolean,
 };
 
 /** `ClientPoolOptions`. */
@@ -44,6 +45,7 @@ export const REQUEST_RULES: Rules = {
   ...REQUEST_INIT_RULES,
   signal,
   timeout: ms,
+  decompress: boolean,
 };
 
 /** `HttpShortcutOptions`: a request without `method` and `path`. */

@@ -33,11 +33,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** A compressed server frame (RSV1) carrying `payload`. */
-function compressedFrame(op: number, payload: Uint8Array): Uint8Array {
-  const f = serverFrame(op, payload);
-  f[0] |= 0x40;
-  return f;
-}
+const compressedFrame = (op: number, payload: Uint8Array) =>
+  serverFrame(op, payload, true, 0x40);
 
 /** The client's frames written so far, decoded (masking removed). */
 function written(server: { take(): Uint8Array }) {

@@ -7,7 +7,13 @@
  */
 
 import type { Agent, AgentOutcome } from "./agents.ts";
-import { concat, encodeFrame, FrameParser, Utf8Check } from "./wire.ts";
+import {
+  concat,
+  encodeFrame,
+  FrameParser,
+  type ParsedFrame,
+  Utf8Check,
+} from "./wire.ts";
 
 /** Which rules the lax client keeps. */
 export interface LaxOptions {
@@ -21,6 +27,8 @@ export interface LaxOptions {
   closeReply?: "echo" | "1001" | "drop";
   /** Send a handshake the server must refuse (version 8). */
   badHandshake?: boolean;
+  /** Called with every complete frame the server sent (to count frames on the wire). */
+  onFrame?(frame: ParsedFrame): void;
 }
 
 const encoder = new TextEncoder();
@@ -90,6 +98,7 @@ export function laxAgent(options: LaxOptions = {}): Agent {
           }
           parser.push(chunk);
           for (let ev = parser.next(); ev !== null; ev = parser.next()) {
+            if ("frame" in ev) options.onFrame?.(ev.frame);
             if (closeSent && !("frame" in ev && ev.frame.opcode === 8)) {
               continue;
             }

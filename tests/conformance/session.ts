@@ -92,6 +92,31 @@ function describeFrame(
   } len=${payload.length}${extra} ${preview(payload, 40)}`;
 }
 
+/**
+ * The payload ranges of a message of `n` octets sent in fragments of `size`
+ * (`n > size`), exactly as Autobahn's `sendMessage` cuts them: a frame ends
+ * the message only when its end would pass `n`, so when `size` divides `n`
+ * the last frame is an empty continuation frame with FIN set (4 MiB in
+ * fragments of 64 octets is 65,537 frames, not 65,536).
+ */
+export function fragmentFrames(
+  n: number,
+  size: number,
+): Array<[number, number]> {
+  if (!(size >= 1)) {
+    throw new RangeError(`Expected a fragment size of at least 1, got ${size}`);
+  }
+  const out: Array<[number, number]> = [];
+  for (let i = 0;; i += size) {
+    const j = i + size;
+    if (j > n) {
+      out.push([i, n]);
+      return out;
+    }
+    out.push([i, j]);
+  }
+}
+
 /** A queued write: `sync` writes (and chops) go out on their own, others coalesce. */
 interface QueuedWrite {
   data: Uint8Array;
@@ -339,27 +364,25 @@ export class Session implements CaseSession {
       this.sendFrame({ opcode, payload });
       return;
     }
+    const frames = fragmentFrames(payload.length, pfs);
     // All fragments go out as ordinary (coalescing) writes: build them in one buffer.
-    const n = payload.length;
-    const frames = Math.ceil(n / pfs);
     let total = 0;
-    for (let i = 0; i < n; i += pfs) {
-      total += headerLength(Math.min(pfs, n - i)) + Math.min(pfs, n - i);
-    }
+    for (const [i, j] of frames) total += headerLength(j - i) + j - i;
     const out = new Uint8Array(total);
     let o = 0;
-    for (let i = 0, k = 0; i < n; i += pfs, k++) {
-      const j = Math.min(i + pfs, n);
+    frames.forEach(([i, j], k) => {
       const op = k === 0 ? opcode : 0;
-      o += writeHeader(out, o, op, j === n, 0, j - i);
+      o += writeHeader(out, o, op, k === frames.length - 1, 0, j - i);
       out.set(payload.subarray(i, j), o);
       o += j - i;
       this.txFrameStats[op] = (this.txFrameStats[op] ?? 0) + 1;
-    }
+    });
     this.log(
       `TX message ${
         binary ? "BINARY" : "TEXT"
-      } len=${n} in ${frames} frames of ${pfs} ${preview(payload, 24)}`,
+      } len=${payload.length} in ${frames.length} frames of ${pfs}${
+        payload.length % pfs === 0 ? " (the last one empty)" : ""
+      } ${preview(payload, 24)}`,
     );
     this.#sendData(out, false);
   }

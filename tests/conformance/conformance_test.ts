@@ -1,7 +1,9 @@
 /**
- * Runs all 301 Autobahn-equivalent cases against the nexus-ws client and
- * fails when any case's outcome differs from `golden.json`. One test per
- * category, each on its own fuzzing server.
+ * Runs the Autobahn-equivalent cases of the categories the golden file
+ * covers (1 to 10 today; 12 and 13 join once the client negotiates
+ * permessage-deflate) against the nexus-ws client and fails when any case's
+ * outcome differs from `golden.json`. One test per category, each on its own
+ * fuzzing server.
  *
  * @module
  */
@@ -16,8 +18,8 @@ const golden: Golden = JSON.parse(
   await Deno.readTextFile(new URL("golden.json", import.meta.url)),
 );
 
-Deno.test("The case list has Autobahn's 301 client cases and the golden file grades each of them", () => {
-  assert.equal(CASES.length, 301);
+Deno.test("The case list has Autobahn's 517 client cases and the golden file grades every case of its categories", () => {
+  assert.equal(CASES.length, 517);
   const perCategory: Record<string, number> = {};
   for (const c of CASES) {
     perCategory[categoryOf(c.id)] = (perCategory[categoryOf(c.id)] ?? 0) + 1;
@@ -32,14 +34,19 @@ Deno.test("The case list has Autobahn's 301 client cases and the golden file gra
     7: 37,
     9: 54,
     10: 1,
+    12: 90,
+    13: 126,
   });
+  assert.ok(golden.categories.every((c) => c in CATEGORIES));
   assert.deepEqual(
     Object.keys(golden.cases).sort(),
-    CASES.map((c) => c.id).sort(),
+    CASES.filter((c) => golden.categories.includes(categoryOf(c.id))).map((
+      c,
+    ) => c.id).sort(),
   );
 });
 
-for (const category of Object.keys(CATEGORIES)) {
+for (const category of golden.categories) {
   const cases = CASES.filter((c) => categoryOf(c.id) === category);
   Deno.test(
     `Autobahn category ${category} (${

@@ -11,6 +11,7 @@ import type { Agent } from "./agents.ts";
 import { CASES } from "./cases.ts";
 import { laxAgent } from "./lax_client.ts";
 import { runCases } from "./runner.ts";
+import { GOLDEN_FILE, REPORTS_DIR, runFiles } from "./run_files.ts";
 import { acceptKey } from "./server.ts";
 import { fragmentFrames } from "./session.ts";
 import { utf8Groups } from "./utf8_sequences.ts";
@@ -232,4 +233,64 @@ Deno.test("The fragmenter cuts exactly like Autobahn's sendMessage loop", () => 
   assert.deepEqual(fragmentFrames(4, 2), [[0, 2], [2, 4], [4, 4]]);
   assert.deepEqual(fragmentFrames(65536, 1300).length, 51);
   assert.throws(() => fragmentFrames(4, 0), RangeError);
+});
+
+Deno.test("A conformance run writes only files git ignores, unless asked to update the tracked ones", async () => {
+  const rules = (await Deno.readTextFile(new URL(".gitignore", REPORTS_DIR)))
+    .split("\n").map((l) => l.trim());
+  assert.ok(rules.includes("*"), "the reports directory ignores all files");
+  const tracked = rules.filter((l) => l.startsWith("!")).map((l) => l.slice(1))
+    .filter((n) => n !== ".gitignore");
+  const name = (u: URL) => u.pathname.split("/").pop()!;
+  const inReports = (u: URL) =>
+    u.href.startsWith(REPORTS_DIR.href) &&
+    !u.href.slice(REPORTS_DIR.href.length).includes("/");
+  for (const agent of ["nexus", "ws", "native"]) {
+    const plain = runFiles({ agent, stamp: "2026-01-01T000000-000Z" });
+    assert.equal(plain.golden, undefined);
+    assert.equal(plain.summary, undefined);
+    for (const u of [plain.json, plain.latest]) {
+      assert.ok(inReports(u), u.href);
+      assert.ok(!tracked.includes(name(u)), `${name(u)} is not tracked`);
+    }
+  }
+  const update = runFiles({ agent: "nexus", stamp: "x", updateGolden: true });
+  assert.equal(update.golden?.href, GOLDEN_FILE.href);
+  assert.ok(tracked.includes(name(update.summary!)));
+  const ws = runFiles({ agent: "ws", stamp: "x", writeReport: true });
+  assert.ok(tracked.includes(name(ws.summary!)));
+  assert.equal(ws.golden, undefined);
+});
+
+Deno.test("The conformance command writes its report where it is told and nowhere else", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        `--allow-write=${out}`,
+        new URL("run.ts", import.meta.url).pathname,
+        "--cases",
+        "2.1,7.7.1",
+        "--quiet",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(run.stdout) +
+      new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 0, text);
+    assert.match(text, /Every outcome matches golden\.json\./);
+    const names = [];
+    for await (const e of Deno.readDir(out)) names.push(e.name);
+    assert.equal(names.length, 2, names.join(", "));
+    assert.ok(names.includes("nexus-latest.md"));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

@@ -47,6 +47,8 @@ export interface FeedLoopOptions {
   progressEvery?: number;
   /** Client options, for the nexus loops. */
   client?: ConnectOptions;
+  /** npm `ws` loops: offer permessage-deflate (ws's defaults). Default `false`. */
+  npmDeflate?: boolean;
 }
 
 /** A receive loop: connects to `url` and receives until the server closes. */

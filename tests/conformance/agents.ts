@@ -19,7 +19,7 @@
  * @module
  */
 
-import { connect } from "../../mod.ts";
+import { connect, type PerMessageDeflateOptions } from "../../mod.ts";
 import type { DeflateOffer } from "./deflate_params.ts";
 
 /** What the client itself reported at the end of a case. */
@@ -69,11 +69,29 @@ function describe(err: unknown): string {
 }
 
 /**
- * This module's client. `connect()` has no permessage-deflate option yet:
- * once it has, configure it here from `kase.deflateOffers` (or the client's
- * default offer), and add categories 12 and 13 to the golden file.
+ * `connect()`'s `perMessageDeflate` for one of Autobahn's offers: the same
+ * requests of the server (one offer, `server_max_window_bits` only when
+ * the offer has it), `client_no_context_takeover` when the offer accepts
+ * it, and every echo compressed (threshold 0). The client always offers
+ * `client_max_window_bits`, which the server may then lower.
  */
-export const nexus: Agent = (url, _kase) => {
+export function nexusDeflateOptions(
+  offer: DeflateOffer,
+): PerMessageDeflateOptions {
+  return {
+    threshold: 0,
+    clientNoContextTakeover: offer.acceptNoContextTakeover,
+    serverNoContextTakeover: offer.requestNoContextTakeover,
+    serverMaxWindowBits: offer.requestMaxWindowBits || 15,
+  };
+}
+
+/**
+ * This module's client. In a compression case it offers what Autobahn's
+ * client offers first there ({@link nexusDeflateOptions}); elsewhere it
+ * makes its default offer (which those cases decline).
+ */
+export const nexus: Agent = (url, kase) => {
   let client: Awaited<ReturnType<typeof connect>> | null = null;
   let killed = false;
   const done = (async (): Promise<AgentOutcome> => {
@@ -82,6 +100,9 @@ export const nexus: Agent = (url, _kase) => {
       ws = await connect(url, {
         maxMessageSize: 64 * MiB,
         handshakeTimeout: 5000,
+        perMessageDeflate: kase.deflateOffers
+          ? nexusDeflateOptions(kase.deflateOffers[0])
+          : true,
       });
     } catch (err) {
       return { error: `connect: ${describe(err)}` };

@@ -11,17 +11,18 @@ import { Utf8Text } from "./utf8_text.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-let setValid: (m: Message, valid: boolean) => void;
+let lendTo: (m: Message) => void;
+let revokeFrom: (m: Message) => void;
 let borrows: (m: Message, buffer: ArrayBufferLike) => boolean;
 
 /** Makes `m` readable: the client just set it up for a new message. */
 export function lend(m: Message): void {
-  setValid(m, true);
+  lendTo(m);
 }
 
 /** Makes `m` throw on every read: its bytes may be gone. */
 export function revoke(m: Message): void {
-  setValid(m, false);
+  revokeFrom(m);
 }
 
 /**
@@ -70,9 +71,12 @@ export class Message {
   type: "text" | "binary" = "binary";
 
   static {
-    setValid = (m, valid) => {
-      m.#valid = valid;
-      if (valid) m.#generation++;
+    lendTo = (m) => {
+      m.#valid = true;
+      m.#generation++;
+    };
+    revokeFrom = (m) => {
+      m.#valid = false;
     };
     borrows = (m, buffer) =>
       buffer === m.#reader.payloadBytes.buffer ||

@@ -12,7 +12,11 @@ import {
 } from "../codec/deflate/payload_decoder.ts";
 import { Utf8Text } from "./utf8_text.ts";
 
-let decodeInto: (
+/**
+ * Decodes `src[from, to)` into `p` (the message's reused payload object);
+ * `generation` is the message's, which `p` stays valid for.
+ */
+type Decode = (
   p: DecodedPayload,
   format: PayloadFormat,
   src: Uint8Array,
@@ -21,19 +25,11 @@ let decodeInto: (
   generation: number,
 ) => void;
 
-/**
- * Decodes `src[from, to)` into `p` (the message's reused payload object);
- * `generation` is the message's, which `p` stays valid for.
- */
-export function decodePayload(
-  p: DecodedPayload,
-  format: PayloadFormat,
-  src: Uint8Array,
-  from: number,
-  to: number,
-  generation: number,
-): void {
-  decodeInto(p, format, src, from, to, generation);
+let decodeInto: Decode;
+
+/** See {@link Decode}: the friend access `Message.decompress()` uses. */
+export function decodePayload(...args: Parameters<Decode>): void {
+  decodeInto(...args);
 }
 
 function invalidated(): TypeError {

@@ -10,7 +10,7 @@ import {
   ReadBuf,
   validateHandshake,
 } from "../../src/codec/mod.ts";
-import { enc, throwsA } from "./_helpers.ts";
+import { deflateParams, enc, throwsA } from "./_helpers.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -27,16 +27,6 @@ function answer(...extensions: string[]) {
   const head = new HeadReader().read(rb);
   ok(head !== null);
   return head;
-}
-
-function params(p: Partial<DeflateParams> = {}): DeflateParams {
-  return {
-    serverMaxWindowBits: 15,
-    serverNoContextTakeover: false,
-    clientMaxWindowBits: 15,
-    clientNoContextTakeover: false,
-    ...p,
-  };
 }
 
 /** The settled parameters of answering `offers` with `value`. */
@@ -132,7 +122,7 @@ Deno.test("no extension in the answer means the server declined: no compression"
 });
 
 Deno.test("a bare permessage-deflate answer settles 15-bit windows with context takeover", () => {
-  deepStrictEqual(settle("permessage-deflate", {}), params());
+  deepStrictEqual(settle("permessage-deflate", {}), deflateParams());
 });
 
 Deno.test("every parameter of the answer is applied", () => {
@@ -141,7 +131,7 @@ Deno.test("every parameter of the answer is applied", () => {
       "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=8",
       {},
     ),
-    params({
+    deflateParams({
       serverMaxWindowBits: 9,
       serverNoContextTakeover: true,
       clientMaxWindowBits: 8,
@@ -157,7 +147,7 @@ Deno.test("the server may declare its window and ask for client_no_context_takeo
       "permessage-deflate; client_no_context_takeover; server_max_window_bits=12",
       {},
     ),
-    params({ serverMaxWindowBits: 12, clientNoContextTakeover: true }),
+    deflateParams({ serverMaxWindowBits: 12, clientNoContextTakeover: true }),
   );
 });
 
@@ -167,13 +157,13 @@ Deno.test("the client's own window and takeover choices stand when the answer is
       clientMaxWindowBits: 10,
       clientNoContextTakeover: true,
     }),
-    params({ clientMaxWindowBits: 10, clientNoContextTakeover: true }),
+    deflateParams({ clientMaxWindowBits: 10, clientNoContextTakeover: true }),
   );
   deepStrictEqual(
     settle("permessage-deflate; client_max_window_bits=9", {
       clientMaxWindowBits: 10,
     }),
-    params({ clientMaxWindowBits: 9 }),
+    deflateParams({ clientMaxWindowBits: 9 }),
   );
 });
 
@@ -183,7 +173,7 @@ Deno.test("a requested server window and server_no_context_takeover accepted as 
       "permessage-deflate; server_max_window_bits=10; server_no_context_takeover",
       { serverMaxWindowBits: 12, serverNoContextTakeover: true },
     ),
-    params({ serverMaxWindowBits: 10, serverNoContextTakeover: true }),
+    deflateParams({ serverMaxWindowBits: 10, serverNoContextTakeover: true }),
   );
 });
 
@@ -193,7 +183,7 @@ Deno.test("names are case-insensitive, whitespace is optional, values may be quo
       'Permessage-Deflate ;Server_Max_Window_Bits = "10";\tclient_max_window_bits="9"',
       { serverMaxWindowBits: 10 },
     ),
-    params({ serverMaxWindowBits: 10, clientMaxWindowBits: 9 }),
+    deflateParams({ serverMaxWindowBits: 10, clientMaxWindowBits: 9 }),
   );
 });
 
@@ -201,7 +191,7 @@ Deno.test("with a fallback offer, an answer without the window limit accepts the
   const offers = [{ serverMaxWindowBits: 10 }, {}];
   deepStrictEqual(
     settle("permessage-deflate; server_max_window_bits=10", ...offers),
-    params({ serverMaxWindowBits: 10 }),
+    deflateParams({ serverMaxWindowBits: 10 }),
   );
   // gorilla/websocket's answer: no window, no takeover either way
   deepStrictEqual(
@@ -209,11 +199,14 @@ Deno.test("with a fallback offer, an answer without the window limit accepts the
       "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
       ...offers,
     ),
-    params({ serverNoContextTakeover: true, clientNoContextTakeover: true }),
+    deflateParams({
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+    }),
   );
   deepStrictEqual(
     settle("permessage-deflate; server_max_window_bits=13", ...offers),
-    params({ serverMaxWindowBits: 13 }),
+    deflateParams({ serverMaxWindowBits: 13 }),
   );
 });
 
@@ -221,7 +214,7 @@ Deno.test("an answer split over two header lines is read as one list", () => {
   const head = answer("permessage-deflate; server_max_window_bits=10", "");
   deepStrictEqual(
     validateHandshake(head, KEY, [], [{}]).perMessageDeflate,
-    params({ serverMaxWindowBits: 10 }),
+    deflateParams({ serverMaxWindowBits: 10 }),
   );
 });
 

@@ -20,6 +20,7 @@ import {
   closeEv,
   closePayload,
   concat,
+  deflateParams,
   enc,
   frame,
   noise,
@@ -44,16 +45,6 @@ import { bookJson, ticks } from "../../bench/deflate_fixtures.ts";
 
 const { Text, Binary, Continuation, Ping, Close } = Opcode;
 const RSV1 = 0x40;
-
-function deflate(p: Partial<DeflateParams> = {}): DeflateParams {
-  return {
-    serverMaxWindowBits: 15,
-    serverNoContextTakeover: false,
-    clientMaxWindowBits: 15,
-    clientNoContextTakeover: false,
-    ...p,
-  };
-}
 
 /** A compressed message as one frame, or fragmented into frames of `size` compressed bytes. */
 function compressedFrames(
@@ -84,7 +75,7 @@ function readDeflate(
   maxMessageSize?: number,
 ) {
   return readFrames(Array.isArray(stream) ? stream : [stream], {
-    reader: { perMessageDeflate: deflate(p), maxMessageSize },
+    reader: { perMessageDeflate: deflateParams(p), maxMessageSize },
   });
 }
 
@@ -97,7 +88,7 @@ function failure(
   const rb = new ReadBuf();
   rb.push(stream);
   const reader = new FrameReader({
-    perMessageDeflate: p === null ? undefined : deflate(p),
+    perMessageDeflate: p === null ? undefined : deflateParams(p),
     maxMessageSize,
   });
   return throwsA(() => {
@@ -117,7 +108,9 @@ Deno.test("the RFC 7692 §7.2.3 examples arrive as text messages, one or two fra
     ...compressedFrames(Text, HELLO_AGAIN),
   ]);
   const hello = textEv("Hello");
-  const r = readSplits(stream, { reader: { perMessageDeflate: deflate() } });
+  const r = readSplits(stream, {
+    reader: { perMessageDeflate: deflateParams() },
+  });
   deepStrictEqual(r, {
     events: [
       hello,
@@ -190,7 +183,9 @@ Deno.test("compressed frames split at every byte and fed one byte at a time give
     frame({ op: Text, payload: "plain" }),
     ...compressedFrames(Text, c[3], 64),
   ]);
-  const r = readSplits(stream, { reader: { perMessageDeflate: deflate() } });
+  const r = readSplits(stream, {
+    reader: { perMessageDeflate: deflateParams() },
+  });
   deepStrictEqual(r.events, [
     textEv(msgs[0]),
     textEv(msgs[1]),
@@ -220,7 +215,7 @@ Deno.test("a compressed message borrows the inflater's buffer, reused for 4,096 
   const msgs = ticks(4096);
   const c = compressMessages(msgs);
   const rb = new ReadBuf();
-  const reader = new FrameReader({ perMessageDeflate: deflate() });
+  const reader = new FrameReader({ perMessageDeflate: deflateParams() });
   let buffer: Uint8Array | null = null;
   const capacity = rb.capacity;
   for (let i = 0; i < msgs.length; i++) {
@@ -236,7 +231,7 @@ Deno.test("a compressed message borrows the inflater's buffer, reused for 4,096 
 });
 
 Deno.test("no inflater is allocated before the first compressed message", () => {
-  const reader = new FrameReader({ perMessageDeflate: deflate() });
+  const reader = new FrameReader({ perMessageDeflate: deflateParams() });
   const rb = new ReadBuf();
   rb.push(frame({ op: Text, payload: "plain" }));
   strictEqual(reader.next(rb), Text);
@@ -248,7 +243,7 @@ Deno.test("no inflater is allocated before the first compressed message", () => 
 
 Deno.test("a smaller window and no context takeover cost less inflater memory", () => {
   const memory = (p: Partial<DeflateParams>) => {
-    const reader = new FrameReader({ perMessageDeflate: deflate(p) });
+    const reader = new FrameReader({ perMessageDeflate: deflateParams(p) });
     const rb = new ReadBuf();
     rb.push(frame({ op: Text, rsv: RSV1, payload: HELLO }));
     strictEqual(reader.next(rb), Text);
@@ -356,7 +351,7 @@ Deno.test("inflated text that is not UTF-8 fails with 1007, as soon as a fragmen
   const [flushed] = compressMessages([bytes("abc", 0xc0, 0x80)]);
   const rb = new ReadBuf();
   rb.push(frame({ op: Text, rsv: RSV1, fin: false, payload: flushed }));
-  const reader = new FrameReader({ perMessageDeflate: deflate() });
+  const reader = new FrameReader({ perMessageDeflate: deflateParams() });
   strictEqual(throwsA(() => reader.next(rb), ProtocolError).code, 1007);
   // the same bytes in a binary message are fine
   deepStrictEqual(
@@ -378,7 +373,7 @@ Deno.test("a bomb fails with 1009 while inflating, the buffer bounded by maxMess
   const rb = new ReadBuf({ maxMessageSize: 4 << 20 });
   rb.push(frame({ op: Binary, rsv: RSV1, payload }));
   const reader = new FrameReader({
-    perMessageDeflate: deflate(),
+    perMessageDeflate: deflateParams(),
     maxMessageSize: max,
   });
   const err = throwsA(() => reader.next(rb), ProtocolError);
@@ -417,7 +412,7 @@ Deno.test("maxFragments counts the frames of a compressed message", () => {
   const rb = new ReadBuf();
   rb.push(stream);
   const reader = new FrameReader({
-    perMessageDeflate: deflate(),
+    perMessageDeflate: deflateParams(),
     maxFragments: 3,
   });
   strictEqual(throwsA(() => reader.next(rb), ProtocolError).code, 1009);
@@ -427,7 +422,7 @@ Deno.test("the perMessageDeflate option is checked like every other option", () 
   throwsA(
     () =>
       new FrameReader({
-        perMessageDeflate: deflate({ serverMaxWindowBits: 16 }),
+        perMessageDeflate: deflateParams({ serverMaxWindowBits: 16 }),
       }),
     RangeError,
     /perMessageDeflate.serverMaxWindowBits/,
@@ -435,7 +430,10 @@ Deno.test("the perMessageDeflate option is checked like every other option", () 
   throwsA(
     () =>
       new FrameReader({
-        perMessageDeflate: { ...deflate(), windowBits: 15 } as DeflateParams,
+        perMessageDeflate: {
+          ...deflateParams(),
+          windowBits: 15,
+        } as DeflateParams,
       }),
     TypeError,
     /windowBits/,

@@ -20,29 +20,19 @@ After its first action every endpoint echoes.
 """
 
 import asyncio
-import json
 import sys
-import threading
 from urllib.parse import parse_qs, urlsplit
+
+from py_peer_io import emit, stop_on_stdin_eof
 
 MAX_SIZE = 64 * 1024 * 1024
 
 
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 def query_of(uri):
     return {k: v[-1] for k, v in parse_qs(urlsplit(uri).query, keep_blank_values=True).items()}
 
-
-def wait_for_stdin_eof(loop, stop):
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
 
 
 async def serve_aiohttp():
@@ -122,8 +112,7 @@ async def serve_tornado():
 
 async def main(kind):
     loop = asyncio.get_running_loop()
-    stop = loop.create_future()
-    threading.Thread(target=wait_for_stdin_eof, args=(loop, stop), daemon=True).start()
+    stop = stop_on_stdin_eof(loop)
     port, version, cleanup = await (serve_aiohttp() if kind == "aiohttp" else serve_tornado())
     emit({"port": port, "version": version})
     await stop

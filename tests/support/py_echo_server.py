@@ -37,11 +37,12 @@ import asyncio
 import json
 import logging
 import sys
-import threading
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
+
+from py_peer_io import emit, stop_on_stdin_eof
 
 SUBPROTOCOLS = ["nexus.v2", "nexus.v1"]
 MAX_SIZE = 64 * 1024 * 1024
@@ -117,19 +118,6 @@ async def handle(ws, path, headers):
         await ws.send(message)
 
 
-def wait_for_stdin_eof(loop, stop):
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
-
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
 async def serve_connection(ws, path, headers):
     emit({"open": path})
     try:
@@ -144,8 +132,7 @@ async def serve_connection(ws, path, headers):
 
 async def main():
     loop = asyncio.get_running_loop()
-    stop = loop.create_future()
-    threading.Thread(target=wait_for_stdin_eof, args=(loop, stop), daemon=True).start()
+    stop = stop_on_stdin_eof(loop)
     options = dict(
         subprotocols=SUBPROTOCOLS,
         compression="deflate" if "--compression" in sys.argv else None,

@@ -8,6 +8,18 @@
 import assert from "node:assert/strict";
 import type { Message, WsClient } from "../../mod.ts";
 
+/** The message sizes every echo test goes through: each length form and 1 MiB. */
+export const SIZES: readonly number[] = [
+  0,
+  1,
+  125,
+  126,
+  127,
+  65535,
+  65536,
+  1 << 20,
+];
+
 /** ASCII text of exactly `n` bytes, varied so an offset bug shows. */
 export function asciiText(n: number, seed = 0): string {
   const alphabet =
@@ -63,4 +75,11 @@ export async function recvMessage(
   const m = await ws.recv();
   assert.ok(m !== null, `${what}: expected a message, got a clean close`);
   return m;
+}
+
+/** Closes from the client side (1000) and checks the server echoed the close. */
+export async function closeCleanly(ws: WsClient): Promise<void> {
+  await ws.close(1000, "done");
+  assert.equal(ws.closed, true);
+  assert.equal(ws.closeCode, 1000);
 }

@@ -23,13 +23,14 @@ import {
 import {
   asciiText,
   assertBytes,
+  closeCleanly,
   randomBytes,
   recvMessage,
+  SIZES,
   watchdog,
 } from "./_echo.ts";
 import { ticks } from "../../bench/deflate_fixtures.ts";
 
-const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 1 << 20];
 const dec = new TextDecoder();
 
 const PEERS: { start: () => Promise<Peer>; name: string }[] = [
@@ -108,11 +109,6 @@ async function open(
     closeTimeout: 3000,
   });
   return { ws, counter };
-}
-
-async function closeCleanly(ws: WsClient): Promise<void> {
-  await ws.close(1000, "done");
-  assert.equal(ws.closeCode, 1000);
 }
 
 for (const p of PEERS) {

@@ -28,12 +28,13 @@ import { testTls } from "../support/tls.ts";
 import {
   asciiText,
   assertBytes,
+  closeCleanly,
   randomBytes,
   recvMessage,
+  SIZES,
   watchdog,
 } from "./_echo.ts";
 
-const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 1 << 20];
 const MiB = 1 << 20;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -68,12 +69,6 @@ async function serverClose(peer: Peer, index = 0): Promise<ServerClose> {
 }
 
 /** Closes from the client side and checks the server echoed the close. */
-async function closeCleanly(ws: WsClient): Promise<void> {
-  await ws.close(1000, "done");
-  assert.equal(ws.closed, true);
-  assert.equal(ws.closeCode, 1000);
-}
-
 const MULTIBYTE = [
   "é",
   "€",

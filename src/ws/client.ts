@@ -79,6 +79,11 @@ const NOBODY = 0, RECV = 1, CLOSE = 2;
  * exceeds `maxBufferedAmount`, further sends wait in call order (their
  * payload is read when their turn comes) instead of buffering without bound.
  *
+ * Compression: when the server accepted permessage-deflate
+ * (`perMessageDeflate` is not `null`), compressed messages arrive inflated
+ * into a reused buffer, still borrowed, and sends of at least the
+ * `threshold` go compressed (see `SendOptions` for one message).
+ *
  * Lifecycle: open; then closing (the caller's `close()`, the server's close
  * frame, or a protocol violation that fails the connection); then closed
  * (`closed`, `closeCode`, `closeReason`). Sends are refused once closing

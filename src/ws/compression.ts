@@ -6,8 +6,14 @@
  * @module
  */
 
-import { boolean, check, integer, type Rule, type Rules } from "../options.ts";
-import { describe } from "../options.ts";
+import {
+  boolean,
+  check,
+  describe,
+  integer,
+  type Rule,
+  type Rules,
+} from "../options.ts";
 import type {
   DeflateOffer,
   DeflateParams,

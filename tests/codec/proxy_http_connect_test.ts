@@ -551,3 +551,15 @@ Deno.test("CONNECT never shows credentials a hostile proxy echoes into a bad lin
     }
   }
 });
+
+Deno.test("CONNECT says what it waits for, for timeout messages", () => {
+  const hs = new HttpConnect(TARGET);
+  equal(hs.waiting, "");
+  hs.output();
+  equal(hs.waiting, "the answer to CONNECT example.com:443");
+  const rb = new ReadBuf({ bufferCapacity: 256 });
+  rb.push(bytes("HTTP/1.1 200 OK\r\n\r\n"));
+  hs.read(rb);
+  equal(hs.waiting, "");
+  equal(hs.protocol, "http");
+});

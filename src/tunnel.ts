@@ -168,7 +168,8 @@ async function exchange(
  *
  * Throws, before any I/O, `TypeError` for an `https://` proxy in front of
  * a `secure` origin (TLS inside TLS: `Deno.startTls` cannot run over a
- * `Deno.TlsConn`). Then: an unreachable proxy (DNS, TCP, its TLS, a broken
+ * `Deno.TlsConn`), and the exchange's `TypeError` / `RangeError` for
+ * credentials its protocol cannot carry. Then: an unreachable proxy (DNS, TCP, its TLS, a broken
  * socket) is a {@link NetworkError} with `peer` `"proxy"`; a `socks5:`
  * origin name that does not resolve a `NetworkError` of stage `"dns"`; a
  * refusal or a broken answer a {@link ProxyError}, as is a proxy that sends
@@ -187,6 +188,8 @@ export async function openTunnel(
       `Expected an http://, socks5:// or socks5h:// proxy for a TLS origin (wss: or https:), got https://${proxy.host}: TLS inside TLS is not available (Deno.startTls cannot run over a TLS connection)`,
     );
   }
+  // the exchange checks the target and the credentials: before any I/O
+  let hs = handshakeFor(proxy, hostname, port);
   const { signal } = options;
   const leg: Leg = { phase: "connecting to it", hs: null, rb: null };
   let conn: Deno.Conn | null = null;
@@ -195,9 +198,9 @@ export async function openTunnel(
   try {
     if (proxy.scheme === "socks5") {
       leg.phase = `resolving ${hostname} for the SOCKS5 request`;
-      hostname = await resolveLocally(hostname, port, signal);
+      const address = await resolveLocally(hostname, port, signal);
+      hs = handshakeFor(proxy, address, port);
     }
-    const hs = handshakeFor(proxy, hostname, port);
     leg.phase = "connecting to it";
     const tcp = await connectTcp(proxy.hostname, proxy.port, signal, "proxy");
     conn = tcp;

@@ -37,8 +37,12 @@ function fakeProxy(script: (c: RawConn) => Promise<void>) {
     closed++;
   });
   return {
-    ...server,
+    requests: server.requests,
     host: server.origin.slice("http://".length),
+    /** Connections accepted. */
+    get accepted() {
+      return server.accepted;
+    },
     /** Connections the client closed. */
     get closed() {
       return closed;
@@ -121,6 +125,7 @@ Deno.test("a proxy that accepts and never answers is a TimeoutError naming the p
     http.message,
     `Expected the response within 200 ms, it did not complete (the tunnel through proxy ${proxy.host} stalled waiting for the method selection (2 bytes))`,
   );
+  equal(proxy.accepted, 2);
   equal(await proxy.closes(2), 2, "both sockets to the proxy were closed");
 });
 
@@ -240,6 +245,29 @@ Deno.test("the proxy option is checked before any I/O, never quoting a URL", () 
       }),
     /Expected option "dial" or option "proxy", got both/,
   );
+});
+
+Deno.test("credentials a proxy protocol cannot carry are refused before the proxy is contacted", async () => {
+  await using proxy = fakeProxy(silent);
+  const long = "u".repeat(256);
+  await rejects(
+    connect("ws://127.0.0.1:1/", {
+      proxy: `socks5://${long}:${SECRET}@${proxy.host}`,
+    }),
+    (e) =>
+      e instanceof RangeError && /username of 1 to 255 bytes/.test(e.message) &&
+      !e.message.includes(SECRET),
+  );
+  using conn = new HttpConnection("http://127.0.0.1:1", {
+    proxy: `http://a%3Ab:${SECRET}@${proxy.host}`,
+  });
+  await rejects(
+    conn.get("/"),
+    (e) =>
+      e instanceof TypeError && /without ":"/.test(e.message) &&
+      !e.message.includes(SECRET),
+  );
+  equal(proxy.accepted, 0);
 });
 
 Deno.test("connect() refuses a transport together with a proxy", async () => {

@@ -169,12 +169,13 @@ async function exchange(
  * Throws, before any I/O, `TypeError` for an `https://` proxy in front of
  * a `secure` origin (TLS inside TLS: `Deno.startTls` cannot run over a
  * `Deno.TlsConn`), and the exchange's `TypeError` / `RangeError` for
- * credentials its protocol cannot carry. Then: an unreachable proxy (DNS, TCP, its TLS, a broken
- * socket) is a {@link NetworkError} with `peer` `"proxy"`; a `socks5:`
- * origin name that does not resolve a `NetworkError` of stage `"dns"`; a
- * refusal or a broken answer a {@link ProxyError}, as is a proxy that sends
- * bytes before a TLS origin has spoken; an abort the signal's reason (a
- * {@link TimeoutError} reason becomes one naming the proxy and the step).
+ * credentials its protocol cannot carry. Then: an unreachable proxy (DNS,
+ * TCP, its TLS, a broken socket) is a {@link NetworkError} with `peer`
+ * `"proxy"`; a `socks5:` origin name that does not resolve a
+ * `NetworkError` of stage `"dns"`; a refusal or a broken answer a
+ * {@link ProxyError}, as is a proxy that sends bytes before a TLS origin
+ * has spoken; an abort the signal's reason (a {@link TimeoutError} reason
+ * becomes one naming the proxy and the step).
  */
 export async function openTunnel(
   proxy: ProxyUrl,
@@ -191,7 +192,7 @@ export async function openTunnel(
   // the exchange checks the target and the credentials: before any I/O
   let hs = handshakeFor(proxy, hostname, port);
   const { signal } = options;
-  const leg: Leg = { phase: "connecting to it", hs: null, rb: null };
+  const leg: Leg = { phase: "", hs: null, rb: null };
   let conn: Deno.Conn | null = null;
   const onAbort = () => conn !== null && closeQuietly(conn);
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -201,20 +202,8 @@ export async function openTunnel(
       const address = await resolveLocally(hostname, port, signal);
       hs = handshakeFor(proxy, address, port);
     }
-    leg.phase = "connecting to it";
-    const tcp = await connectTcp(proxy.hostname, proxy.port, signal, "proxy");
-    conn = tcp;
-    if (proxy.scheme === "https") {
-      leg.phase = "in the TLS handshake with it";
-      conn = await startTls(
-        tcp,
-        proxy.hostname,
-        proxy.port,
-        options.caCerts,
-        signal,
-        "proxy",
-      );
-    }
+    conn = await reachProxy(proxy, options, leg);
+    signal?.throwIfAborted(); // an abort before conn was set closed nothing
     leg.hs = hs;
     leg.rb = new ReadBuf({ bufferCapacity: 1024 });
     await exchange(conn, hs, leg.rb);
@@ -222,9 +211,7 @@ export async function openTunnel(
   } catch (err) {
     if (conn !== null) closeQuietly(conn);
     if (signal?.aborted) throw aborted(signal.reason, proxy, leg);
-    if (err instanceof ProxyError || err instanceof NetworkError) {
-      throw err;
-    }
+    if (err instanceof ProxyError || err instanceof NetworkError) throw err;
     throw new NetworkError("io", proxy.hostname, proxy.port, {
       cause: err,
       peer: "proxy",
@@ -232,6 +219,21 @@ export async function openTunnel(
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** The connection to the proxy: TCP, and TLS for an `https://` proxy. */
+async function reachProxy(
+  proxy: ProxyUrl,
+  options: TunnelOptions,
+  leg: Leg,
+): Promise<Deno.Conn> {
+  const { signal } = options;
+  leg.phase = "connecting to it";
+  const tcp = await connectTcp(proxy.hostname, proxy.port, signal, "proxy");
+  if (proxy.scheme !== "https") return tcp;
+  leg.phase = "in the TLS handshake with it";
+  const { hostname, port } = proxy;
+  return await startTls(tcp, hostname, port, options.caCerts, signal, "proxy");
 }
 
 /** The open tunnel, with the bytes that came after the answer, if any. */

@@ -161,6 +161,19 @@ Deno.test("an abort during the proxy leg rejects with the signal's reason and cl
   ac.abort(reason);
   await rejects(pending, (e) => e === reason);
   equal(await proxy.closes(1), 1);
+
+  // the same for a request whose dial is in the proxy leg
+  using conn = new HttpConnection("https://feed.example", {
+    proxy: `http://${proxy.host}`,
+  });
+  const http = new AbortController();
+  const request = conn.get("/", { signal: http.signal });
+  while (proxy.requests.length === 1) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  http.abort(reason);
+  await rejects(request, (e) => e === reason);
+  equal(await proxy.closes(2), 2);
 });
 
 Deno.test("a proxy's refusal is a ProxyError with its status, never showing the credentials", async () => {

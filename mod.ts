@@ -35,8 +35,13 @@ export {
   HttpLimitError,
   HttpProtocolError,
   NetworkError,
+  type NetworkPeer,
   type NetworkStage,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorInit,
+  type ProxyFailure,
+  type ProxyProtocol,
   TimeoutError,
 } from "./src/errors.ts";
 export type { Transport } from "./src/transport.ts";

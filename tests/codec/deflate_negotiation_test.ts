@@ -2,7 +2,6 @@ import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import {
   acceptDeflateAnswer,
   type DeflateOffer,
-  type DeflateParams,
   encodeDeflateOffers,
   encodeHandshake,
   HandshakeError,

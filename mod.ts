@@ -35,8 +35,13 @@ export {
   HttpLimitError,
   HttpProtocolError,
   NetworkError,
+  type NetworkPeer,
   type NetworkStage,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorInit,
+  type ProxyFailure,
+  type ProxyProtocol,
   TimeoutError,
 } from "./src/errors.ts";
 export type { Transport } from "./src/transport.ts";
@@ -44,6 +49,14 @@ export { connect, type ConnectOptions } from "./src/ws/connect.ts";
 export { WsClient } from "./src/ws/client.ts";
 export type { HeartbeatOptions } from "./src/ws/heartbeat.ts";
 export { Message, OwnedMessage } from "./src/ws/message.ts";
+export { DecodedPayload } from "./src/ws/decoded_payload.ts";
+export type {
+  PerMessageDeflateOptions,
+  SendOptions,
+} from "./src/ws/compression.ts";
+export type { DeflateParams } from "./src/codec/ws/deflate_negotiation.ts";
+export type { PayloadFormat } from "./src/codec/deflate/payload_decoder.ts";
+export { InflateError, InflateLimitError } from "./src/codec/deflate/errors.ts";
 export {
   type BackoffOptions,
   type DisconnectInfo,

@@ -23,7 +23,12 @@
  * @module
  */
 
-import { connect, type ConnectOptions, type WsClient } from "../mod.ts";
+import {
+  connect,
+  type ConnectOptions,
+  type Transport,
+  type WsClient,
+} from "../mod.ts";
 
 /** What a receive loop saw. */
 export interface FeedResult {
@@ -47,6 +52,8 @@ export interface FeedLoopOptions {
   progressEvery?: number;
   /** Client options, for the nexus loops. */
   client?: ConnectOptions;
+  /** npm `ws` loops: offer permessage-deflate (ws's defaults). Default `false`. */
+  npmDeflate?: boolean;
 }
 
 /** A receive loop: connects to `url` and receives until the server closes. */
@@ -406,6 +413,8 @@ const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
  * No WebSocket at all: the handshake by hand, then plain `conn.read()` into
  * a 256 KiB buffer until the server's close frame, counting bytes. This is
  * the ceiling the feed server and the loopback can deliver to one reader.
+ * `open` opens the connection to `127.0.0.1:port` (default: `Deno.connect`;
+ * e.g. a tunnel through a proxy).
  * `bytes` is every byte after the handshake response (frames + close frame);
  * `messages` is estimated as `bytes / frameBytes`.
  */
@@ -413,13 +422,10 @@ export function recvRawTcp(
   port: number,
   path: string,
   frameBytes: number,
+  open: () => Promise<Transport> = () =>
+    Deno.connect({ hostname: "127.0.0.1", port }),
 ): Promise<FeedResult> {
-  return recvRaw(
-    () => Deno.connect({ hostname: "127.0.0.1", port }),
-    path,
-    frameBytes,
-    256 * 1024,
-  );
+  return recvRaw(open, path, frameBytes, 256 * 1024);
 }
 
 /**
@@ -444,7 +450,7 @@ export function recvRawTls(
 }
 
 async function recvRaw(
-  open: () => Promise<Deno.Conn>,
+  open: () => Promise<Transport>,
   path: string,
   frameBytes: number,
   bufferSize: number,

@@ -21,16 +21,18 @@ import {
 } from "./feed_clients.ts";
 
 /**
- * Opens an npm `ws` client (no compression), hands every `message` event's
- * `Buffer` to `onMessage`, and resolves with `result()` when it closes.
+ * Opens an npm `ws` client (offering permessage-deflate with its defaults
+ * when `deflate`, else none), hands every `message` event's `Buffer` to
+ * `onMessage`, and resolves with `result()` when it closes.
  */
 function npmSession(
   url: string,
+  deflate: boolean | undefined,
   onMessage: (data: Buffer) => void,
   result: () => FeedResult,
 ): Promise<FeedResult> {
   return eventSession((closed, failed) => {
-    const ws = new WebSocketNpm(url, { perMessageDeflate: false });
+    const ws = new WebSocketNpm(url, { perMessageDeflate: deflate === true });
     ws.on("message", onMessage);
     ws.on("error", failed);
     ws.on("close", closed);
@@ -44,7 +46,7 @@ export function recvNpmWs(
 ): Promise<FeedResult> {
   const mask = maskOf(options), onProgress = options.onProgress;
   let messages = 0, bytes = 0;
-  return npmSession(url, (data) => {
+  return npmSession(url, options.npmDeflate, (data) => {
     bytes += data.length;
     if ((++messages & mask) === 0 && onProgress) onProgress(messages, bytes);
   }, () => ({ messages, bytes }));
@@ -57,7 +59,7 @@ export function recvNpmWsText(
 ): Promise<FeedResult> {
   const mask = maskOf(options), onProgress = options.onProgress;
   let messages = 0, bytes = 0;
-  return npmSession(url, (data) => {
+  return npmSession(url, options.npmDeflate, (data) => {
     bytes += data.toString().length; // ASCII ticks: UTF-16 length = byte length
     if ((++messages & mask) === 0 && onProgress) onProgress(messages, bytes);
   }, () => ({ messages, bytes }));
@@ -73,7 +75,7 @@ export function recvNpmWsJson(
 ): Promise<FeedResult> {
   const mask = maskOf(options), onProgress = options.onProgress;
   let messages = 0, bytes = 0, ticks = 0;
-  return npmSession(url, (data) => {
+  return npmSession(url, options.npmDeflate, (data) => {
     if (JSON.parse(data.toString()).s === SYMBOL) ticks++;
     bytes += data.length;
     if ((++messages & mask) === 0 && onProgress) onProgress(messages, bytes);

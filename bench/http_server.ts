@@ -7,13 +7,17 @@
  * end of stream (so it dies with the process that spawned it). Routes:
  *
  * - `/hello` → `hello world` (11 bytes, `Content-Length`);
- * - `/bytes?n=N` → N bytes, `Content-Length`.
+ * - `/bytes?n=N` → N bytes, `Content-Length`;
+ * - `/gzip?n=N` → an N-byte order-book JSON (`bookJson`), gzip-compressed
+ *   (zlib level 6), `Content-Encoding: gzip`.
  *
  * Imported, it exports {@link startHttpServer}.
  *
  * @module
  */
 import { spawnServer, stdinClosed } from "./server_process.ts";
+import { gzipSync } from "node:zlib";
+import { bookJson } from "./deflate_fixtures.ts";
 
 /** The `/hello` body. */
 export const HELLO = "hello world";
@@ -21,6 +25,7 @@ export const HELLO = "hello world";
 async function serve(port: number): Promise<void> {
   const ac = new AbortController();
   const sized = new Map<number, Uint8Array<ArrayBuffer>>();
+  const gzipped = new Map<number, Uint8Array<ArrayBuffer>>();
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port,
@@ -36,6 +41,19 @@ async function serve(port: number): Promise<void> {
       let b = sized.get(n);
       if (b === undefined) sized.set(n, b = new Uint8Array(n).fill(120));
       return new Response(b);
+    }
+    if (u.pathname === "/gzip") {
+      const n = Number(u.searchParams.get("n") ?? 0);
+      let b = gzipped.get(n);
+      if (b === undefined) {
+        gzipped.set(n, b = new Uint8Array(gzipSync(bookJson(n))));
+      }
+      return new Response(b, {
+        headers: {
+          "content-encoding": "gzip",
+          "content-type": "application/json",
+        },
+      });
     }
     return new Response("not found", { status: 404 });
   });

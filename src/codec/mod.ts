@@ -20,6 +20,10 @@ export {
   HttpLimitError,
   HttpProtocolError,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorInit,
+  type ProxyFailure,
+  type ProxyProtocol,
 } from "../errors.ts";
 export { ReadBuf, type ReadBufOptions } from "./read_buf.ts";
 export { HeaderList } from "./http/header_list.ts";
@@ -53,12 +57,6 @@ export {
   validateHandshake,
 } from "./ws/handshake.ts";
 export {
-  ProxyError,
-  type ProxyErrorInit,
-  type ProxyFailure,
-  type ProxyProtocol,
-} from "./proxy/errors.ts";
-export {
   type ProxyCredentials,
   ProxyHandshake,
   type ProxyStep,
@@ -85,3 +83,9 @@ export {
   MessageInflater,
   type MessageInflaterOptions,
 } from "./ws/permessage_deflate.ts";
+export {
+  acceptDeflateAnswer,
+  type DeflateOffer,
+  type DeflateParams,
+  encodeDeflateOffers,
+} from "./ws/deflate_negotiation.ts";

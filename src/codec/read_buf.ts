@@ -108,15 +108,16 @@ export const DEFAULT_SHRINK_AFTER = 1000;
  * ```ts
  * import { ReadBuf } from "@x/nexus-ws/codec";
  * const rb = new ReadBuf({ minBufferCapacity: 256, bufferCapacity: 4096, shrinkAfter: 100 });
- * let view = rb.forRead(0); // what a socket read may fill: 256 bytes
- * rb.commit(view.length); // the read filled it: the next read gets more room
- * rb.consume(rb.length);
- * view = rb.forRead(1);
- * console.assert(rb.capacity === 512 && rb.grows === 1);
- * rb.commit(10);
- * rb.consume(10);
- * rb.forRead(200); // quiet for 100 ms, nothing unread: back to 256 bytes
- * console.assert(rb.capacity === 256 && rb.shrinks === 1);
+ * for (let t = 0; t < 4; t++) { // a burst: each read fills what it is offered
+ *   rb.commit(rb.forRead(t).length);
+ *   rb.consume(rb.length);
+ * }
+ * console.assert(rb.capacity === 2048 && rb.grows === 3);
+ * for (let t = 200; t <= 400; t += 100) { // then a trickle of 10-byte reads
+ *   rb.commit(Math.min(10, rb.forRead(t).length));
+ *   rb.consume(rb.length);
+ * }
+ * console.assert(rb.capacity === 256 && rb.shrinks === 1); // quiet: back to the minimum
  * ```
  */
 export class ReadBuf {

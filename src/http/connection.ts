@@ -11,6 +11,7 @@ import { check, pick } from "../options.ts";
 import type { BufferStats } from "../codec/buffer_sizer.ts";
 import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
 import {
+  eachField,
   encodeRequest,
   type HttpHeadersInit,
   type HttpRequestInit,
@@ -23,7 +24,10 @@ import {
   ResponseReader,
 } from "../codec/http/response.ts";
 import { dial, hostnameOf, portOf, type Transport } from "../transport.ts";
+import { parseProxyOption } from "../proxy.ts";
+import { abortError } from "../tunnel.ts";
 import { HttpResponse } from "./response.ts";
+import { ContentDecoder, DEFAULT_ACCEPT_ENCODING } from "./content_decoding.ts";
 import { CONNECTION_RULES, REQUEST_RULES } from "./rules.ts";
 import { type HttpShortcuts, installShortcuts } from "./shortcuts.ts";
 
@@ -87,6 +91,31 @@ export interface HttpConnectionOptions extends
    * flight, are {@link NetworkError}s of stage `"io"`.
    */
   dial?: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
+  /**
+   * Response compression (RFC 9110 §8.4). `true` (the default): requests
+   * carry `Accept-Encoding: gzip, deflate` unless the defaults or the
+   * request set their own `accept-encoding`, and bodies are decoded as
+   * their `Content-Encoding` says (gzip, deflate, br, zstd; several in a
+   * row too), `maxBodySize` bounding the decoded size while decoding
+   * ({@link HttpLimitError} past it). The response keeps the headers it
+   * came with (`Content-Encoding`, and `Content-Length` of the encoded
+   * body). `false`: no `Accept-Encoding` is added and bodies are returned
+   * as they arrive. See `docs/http.md` for why this is the default.
+   */
+  decompress?: boolean;
+  /**
+   * The proxy every socket is tunneled through: `http://[user:pass@]host:port`
+   * (HTTP CONNECT, Basic `Proxy-Authorization`), `https://…` (TLS to the
+   * proxy; `http:` origins only), `socks5://` (the name is resolved here)
+   * or `socks5h://` (the proxy resolves it), with RFC 1929 credentials. For
+   * `https:` the TLS session to the origin runs inside the tunnel, verified
+   * as on a direct connection; keep-alive and the stale retry work through
+   * the tunnel as on a direct socket. `false`: connect directly, whatever
+   * the environment says. Default: from `HTTPS_PROXY` / `HTTP_PROXY` /
+   * `ALL_PROXY` / `NO_PROXY` when the process may read them, at each dial
+   * (see docs/proxies.md). Not with `dial`.
+   */
+  proxy?: string | URL | false;
 }
 
 /**
@@ -105,6 +134,13 @@ export interface HttpRequestOptions extends HttpRequestInit {
   signal?: AbortSignal;
   /** Bound on this request in ms, instead of the connection's `timeout`. `0`: none. */
   timeout?: number;
+  /**
+   * `false` returns this response's body as it arrived, still encoded if
+   * the server encoded it (the connection's `Accept-Encoding` is sent all
+   * the same: set an `accept-encoding` header to ask for something else).
+   * Default: the connection's `decompress`.
+   */
+  decompress?: boolean;
 }
 
 /**
@@ -155,6 +191,29 @@ function isConnectionLost(err: unknown): boolean {
     err instanceof Deno.errors.ConnectionAborted ||
     err instanceof Deno.errors.UnexpectedEof ||
     err instanceof Deno.errors.NotConnected;
+}
+
+/**
+ * The default header fields plus `accept-encoding` (what the connection
+ * decodes) unless they set their own.
+ */
+function withAcceptEncoding(
+  h: HttpHeadersInit | undefined,
+): [string, string][] {
+  const list: [string, string][] = [];
+  let own = false;
+  if (h !== undefined) {
+    eachField(h, (name, value) => {
+      list.push([name, value]);
+      if (
+        typeof name === "string" && name.toLowerCase() === "accept-encoding"
+      ) {
+        own = true;
+      }
+    });
+  }
+  if (!own) list.push(["accept-encoding", DEFAULT_ACCEPT_ENCODING]);
+  return list;
 }
 
 /**
@@ -228,14 +287,17 @@ export interface HttpConnection extends HttpShortcuts {}
  * The request is written from one reused buffer (one socket write for a
  * small request); the response is parsed in the connection's receive
  * buffer and its body is *borrowed*: valid until the next request on this
- * connection (see {@link HttpResponse}). Redirects are not followed;
- * bodies are not decompressed (none is asked for).
+ * connection (see {@link HttpResponse}). Redirects are not followed.
+ * Compressed bodies are asked for (`Accept-Encoding: gzip, deflate`) and
+ * decoded into a buffer the connection reuses, borrowed the same way (see
+ * `decompress` in {@link HttpConnectionOptions}).
  *
  * Errors: bad options → `TypeError` / `RangeError` from the constructor;
  * bad request fields → a `TypeError` / `RangeError` rejection, before
  * anything is sent; a failed dial, TLS handshake or socket →
  * {@link NetworkError} (with `host`, `port`, `stage` and the runtime's
- * error as `cause`); a response the codec refuses → {@link HttpProtocolError}
+ * error as `cause`; `peer` `"proxy"` when the proxy cannot be reached); a
+ * proxy that refuses the tunnel → `ProxyError`; a response the codec refuses → {@link HttpProtocolError}
  * (the socket is closed); the bound `timeout` → {@link TimeoutError}; an
  * abort → the signal's reason.
  *
@@ -263,6 +325,7 @@ export class HttpConnection {
   #timeout: number;
   #idleTimeout: number;
   #retryStale: boolean;
+  #decoder: ContentDecoder | null;
   #borrow = { gen: 0 };
   #busy = false;
   #closed = false;
@@ -310,14 +373,26 @@ export class HttpConnection {
       maxMessageSize: this.#reader.maxBodySize + 65536 +
         (options.maxHeadSize ?? 16384),
     });
+    const decompress = options.decompress ?? true;
+    this.#decoder = decompress
+      ? new ContentDecoder(this.#reader.maxBodySize)
+      : null;
     this.#writer = new RequestWriter({
       host: this.origin.host,
-      headers: options.headers,
+      headers: decompress
+        ? withAcceptEncoding(options.headers)
+        : options.headers,
     });
+    if (options.dial !== undefined && options.proxy !== undefined) {
+      throw new TypeError(
+        'Expected option "dial" or option "proxy", got both (a custom dial opens its own sockets, so it cannot go through the proxy)',
+      );
+    }
     const caCerts = options.caCerts;
+    const proxy = parseProxyOption(options.proxy);
     this.#customDial = options.dial !== undefined;
     this.#dialer = options.dial ??
-      ((url, signal) => dial(url, { caCerts, signal }));
+      ((url, signal) => dial(url, { caCerts, signal, proxy }));
   }
 
   /** Whether a request is in flight. */
@@ -423,8 +498,8 @@ export class HttpConnection {
             rb.commit(n);
           }
           const canRetry = mayRetry && attempt === 0;
-          const res = this.#respond(msg, reused, canRetry, init.close === true);
-          if (res !== null) return res;
+          const res = this.#respond(msg, reused, canRetry, init);
+          if (res !== null) return res instanceof Promise ? await res : res;
         } catch (err) {
           this.#failed(err, mayRetry && attempt === 0);
         }
@@ -544,13 +619,16 @@ export class HttpConnection {
     return msg;
   }
 
-  /** The response to return, or null to resend on a fresh socket. */
+  /**
+   * The response to return (a promise only while a br body is checked), or
+   * null to resend on a fresh socket.
+   */
   #respond(
     msg: ResponseMessage,
     reused: boolean,
     canRetry: boolean,
-    close: boolean,
-  ): HttpResponse | null {
+    init: HttpShortcutOptions,
+  ): HttpResponse | Promise<HttpResponse> | null {
     if (msg.status === 408 && reused && canRetry) {
       // Some servers send 408 on an idle keep-alive socket before closing
       // it; with no read pending it is seen only now. The request was not
@@ -559,14 +637,25 @@ export class HttpConnection {
       return null;
     }
     this.#requests++;
-    if (close || !msg.keepAlive) this.#drop();
+    if (init.close === true || !msg.keepAlive) this.#drop();
     else this.#reused = true;
+    const decoder = init.decompress === false ? null : this.#decoder;
+    const body = decoder === null
+      ? msg.body
+      : decoder.decode(msg.headers, msg.body);
+    if (body instanceof Promise) {
+      return body.then((b) => this.#response(msg, b));
+    }
+    return this.#response(msg, body);
+  }
+
+  #response(msg: ResponseMessage, body: Uint8Array): HttpResponse {
     return new HttpResponse(
       msg.status,
       msg.reason,
       msg.headers,
       msg.trailers,
-      msg.body,
+      body,
       this.#borrow,
     );
   }
@@ -594,7 +683,9 @@ export class HttpConnection {
       this.#rb.clear();
       return t;
     } catch (err) {
-      if (this.#abortReason !== undefined) throw this.#abortReason;
+      if (this.#abortReason !== undefined) {
+        throw abortError(this.#abortReason, err);
+      }
       throw this.#dialError(err);
     } finally {
       this.#dialAbort = null;

@@ -16,8 +16,10 @@ const OWNED: { readonly gen: number } = { gen: 0 };
  *
  * From {@link HttpConnection.request} (and a {@link PooledConnection}) the
  * body is *borrowed*: {@link HttpResponse.body} is a view of the
- * connection's receive buffer, valid until the next request on that
- * connection starts. Reading it (or `text()` / `json()` / `bytes()`) after
+ * connection's receive buffer (of its decoder's buffer when the body was
+ * compressed: the body is always the decoded one, while `headers` keep
+ * `Content-Encoding` and `Content-Length` as they came), valid until the
+ * next request on that connection starts. Reading it (or `text()` / `json()` / `bytes()`) after
  * that throws `TypeError` rather than returning bytes of another response.
  * {@link HttpResponse.bytes} and {@link HttpResponse.toOwned} copy.
  * {@link ClientPool.request} returns an owned response, valid forever.

@@ -14,11 +14,30 @@ import {
   NEED_MORE,
   Opcode,
 } from "../codec/ws/frame_reader.ts";
-import { closePayload, FrameWriter } from "../codec/ws/frame_writer.ts";
+import {
+  closePayload,
+  FrameWriter,
+  type WriteBuf,
+} from "../codec/ws/frame_writer.ts";
+import type { DeflateParams } from "../codec/ws/deflate_negotiation.ts";
+import type { MessageDeflater } from "../codec/ws/permessage_deflate.ts";
+import { check } from "../options.ts";
 import type { Transport } from "../transport.ts";
+import {
+  SEND_RULES,
+  SendCompression,
+  type SendOptions,
+} from "./compression.ts";
 import { Heartbeat, type HeartbeatOptions } from "./heartbeat.ts";
 import { abnormal, Event, Lifecycle, Phase } from "./lifecycle.ts";
-import { forget, lend, Message, type OwnedMessage, revoke } from "./message.ts";
+import {
+  forget,
+  lend,
+  lendsFrom,
+  Message,
+  type OwnedMessage,
+  revoke,
+} from "./message.ts";
 import { SendQueue } from "./send_queue.ts";
 import { WsReader, WsWriter } from "./split.ts";
 
@@ -31,7 +50,12 @@ export interface ClientConfig {
   onPing?: (data: Uint8Array) => void;
   onPong?: (data: Uint8Array) => void;
   closeTimeout: number;
+  /** Milliseconds of quiet before the buffers shrink. */
   shrinkAfter: number;
+  /** Sends of at least this many bytes are compressed (when negotiated). */
+  deflateThreshold: number;
+  /** The permessage-deflate parameters settled, if any. */
+  deflate?: DeflateParams;
 }
 
 interface Deferred {
@@ -58,6 +82,11 @@ const NOBODY = 0, RECV = 1, CLOSE = 2;
  * batched into as few socket writes as possible. While `bufferedAmount`
  * exceeds `maxBufferedAmount`, further sends wait in call order (their
  * payload is read when their turn comes) instead of buffering without bound.
+ *
+ * Compression: when the server accepted permessage-deflate
+ * (`perMessageDeflate` is not `null`), compressed messages arrive inflated
+ * into a reused buffer, still borrowed, and sends of at least the
+ * `threshold` go compressed (see `SendOptions` for one message).
  *
  * Lifecycle: open; then closing (the caller's `close()`, the server's close
  * frame, or a protocol violation that fails the connection); then closed
@@ -92,6 +121,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #heartbeat: Heartbeat | undefined;
   #readable: ReadableStream<OwnedMessage> | undefined;
   #writable: WritableStream<string | Uint8Array> | undefined;
+  #compression: SendCompression | null;
 
   /**
    * Created by {@link connect}.
@@ -112,6 +142,9 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     this.#cfg = cfg;
     this.#msg = new Message(reader);
     this.#ready = Promise.resolve(this.#msg);
+    this.#compression = cfg.deflate === undefined
+      ? null
+      : new SendCompression(cfg.deflate, cfg.deflateThreshold);
     this.#sends = new SendQueue(
       transport,
       cfg.maxBufferedAmount,
@@ -131,6 +164,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   /** The subprotocol the server selected, or `""`. */
   get protocol(): string {
     return this.#protocol;
+  }
+  /**
+   * The permessage-deflate parameters the handshake settled, or `null`
+   * when the server did not accept the extension (or none was offered).
+   */
+  get perMessageDeflate(): DeflateParams | null {
+    return this.#cfg.deflate ?? null;
   }
   /**
    * The connection's close code, final once `closed`: the code of the
@@ -220,53 +260,70 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    */
   tryRecv(): Message | undefined {
     const msg = this.#msg;
+    if (this.#readOwner === NOBODY && this.#life.phase <= Phase.CloseSent) {
+      const op = this.#parse();
+      if (op === Opcode.Text || op === Opcode.Binary) {
+        lend(msg);
+        return msg;
+      }
+    }
     revoke(msg);
-    if (this.#readOwner !== NOBODY || this.#life.phase > Phase.CloseSent) {
-      return undefined;
-    }
-    const op = this.#parse();
-    if (op === Opcode.Text || op === Opcode.Binary) {
-      lend(msg);
-      return msg;
-    }
     return undefined;
   }
 
   /**
-   * Parses on until a message (the reused `Message` is set up: returns its
-   * opcode), a close frame (the lifecycle moves: returns `Opcode.Close`),
-   * or the end of the buffered bytes (`NEED_MORE`). Pings and pongs met on
-   * the way are handled. A protocol violation fails the connection and
-   * returns `NEED_MORE`.
+   * Parses the buffered bytes: a message's opcode (the reused `Message` is
+   * set up), `NEED_MORE`, or `Opcode.Close` (the lifecycle has moved). A
+   * protocol violation fails the connection and gives `NEED_MORE`; an error
+   * thrown by an `onPing` / `onPong` callback is rethrown.
    */
   #parse(): number {
-    const reader = this.#reader;
+    let op: number;
     try {
-      for (;;) {
-        const op = reader.next(this.#rb);
-        if (op === Opcode.Text) {
-          this.#msg.type = "text";
-          return op;
-        }
-        if (op === Opcode.Binary) {
-          this.#msg.type = "binary";
-          return op;
-        }
-        if (op === Opcode.Ping || op === Opcode.Pong) this.#control(op);
-        else {
-          if (op === Opcode.Close) {
-            this.#on(Event.ServerClose, {
-              code: reader.closeCode,
-              reason: reader.closeReason,
-            });
-          }
-          return op;
-        }
-      }
+      op = this.#next();
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.#on(Event.ProtocolError, { error: err });
-      return NEED_MORE;
+      return this.#parseError(err);
+    }
+    if (op === Opcode.Close) this.#serverClose();
+    return op;
+  }
+
+  /** A parse failed: the connection fails (a violation) or the callback's error goes on. */
+  #parseError(err: unknown): number {
+    revoke(this.#msg); // the previous message's frame is consumed
+    if (!(err instanceof ProtocolError)) throw err;
+    this.#on(Event.ProtocolError, { error: err });
+    return NEED_MORE;
+  }
+
+  /** The server's close frame: the lifecycle moves (our echo is sent). */
+  #serverClose(): void {
+    const reader = this.#reader;
+    this.#on(Event.ServerClose, {
+      code: reader.closeCode,
+      reason: reader.closeReason,
+    });
+  }
+
+  /**
+   * Parses on until a message (sets the `Message` type, returns its
+   * opcode), a close frame, or the end of the buffered bytes; pings and
+   * pongs met on the way are handled. Throws the reader's errors.
+   */
+  #next(): number {
+    const reader = this.#reader, rb = this.#rb;
+    for (;;) {
+      const op = reader.next(rb);
+      if (op === Opcode.Text) {
+        this.#msg.type = "text";
+        return op;
+      }
+      if (op === Opcode.Binary) {
+        this.#msg.type = "binary";
+        return op;
+      }
+      if (op !== Opcode.Ping && op !== Opcode.Pong) return op;
+      this.#control(op);
     }
   }
 
@@ -318,17 +375,17 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #onRead = (n: number | null): Message | null | Promise<Message | null> => {
     this.#readOwner = NOBODY;
     this.#afterRead(n);
-    return this.#next();
+    return this.#afterFetch();
   };
 
   #onReadError = (err: unknown): Message | null | Promise<Message | null> => {
     this.#readOwner = NOBODY;
     this.#afterRead(null, err as Error);
-    return this.#next();
+    return this.#afterFetch();
   };
 
   /** After a `#fetch()` read: a message, another read, or the general loop. */
-  #next(): Message | null | Promise<Message | null> {
+  #afterFetch(): Message | null | Promise<Message | null> {
     let m: Message | undefined;
     try {
       m = this.tryRecv();
@@ -589,18 +646,23 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return { reader: new WsReader(this), writer: new WsWriter(this) };
   }
 
-  /** Sends a text message. Resolves once written. */
-  sendText(text: string): Promise<void> {
+  /**
+   * Sends a text message. Resolves once written. With permessage-deflate
+   * negotiated, it is compressed when it reaches the `threshold` (in UTF-16
+   * code units), or as `options.compress` says.
+   */
+  sendText(text: string, options?: SendOptions): Promise<void> {
     this.#checkOpen();
     if (typeof text !== "string") {
       throw new TypeError(`Expected a string, got ${typeof text}`);
     }
+    const deflater = this.#deflaterFor(text.length, options, "sendText()");
     const sends = this.#sends;
     if (sends.admits()) {
-      this.#writer.text(sends.out, text);
+      this.#text(sends.out, text, deflater);
       return sends.flush();
     }
-    return sends.wait(() => this.#writer.text(sends.out, text));
+    return sends.wait(() => this.#text(sends.out, text, deflater));
   }
 
   /**
@@ -608,27 +670,56 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * before this returns, except when the send has to wait its turn (over
    * `maxBufferedAmount`): then a caller's own array is read when the turn
    * comes (do not change it before the promise settles), while a view
-   * borrowed from this connection (`msg.data`) is copied at once.
+   * borrowed from this connection (`msg.data`, a decompressed payload) is
+   * copied at once. With permessage-deflate negotiated, it is compressed
+   * when it reaches the `threshold`, or as `options.compress` says (a
+   * compressed message costs one copy of the payload, into the
+   * compressor's window).
    */
-  sendBinary(data: Uint8Array): Promise<void> {
+  sendBinary(data: Uint8Array, options?: SendOptions): Promise<void> {
     this.#checkOpen();
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`Expected a Uint8Array, got ${typeof data}`);
     }
+    const deflater = this.#deflaterFor(data.length, options, "sendBinary()");
     const sends = this.#sends;
     if (sends.admits()) {
-      this.#writer.binary(sends.out, data);
+      this.#binary(sends.out, data, deflater);
       return sends.flush();
     }
     // A send that waits its turn reads its payload later; a view borrowed
     // from this connection's buffers (an echoed msg.data) would be gone by
     // then, so that one is copied now.
     const rbuf = data.buffer;
-    const payload = rbuf === this.#rb.bytes.buffer ||
-        rbuf === this.#reader.payloadBytes.buffer
+    const payload = rbuf === this.#rb.bytes.buffer || lendsFrom(this.#msg, rbuf)
       ? data.slice()
       : data;
-    return sends.wait(() => this.#writer.binary(sends.out, payload));
+    return sends.wait(() => this.#binary(sends.out, payload, deflater));
+  }
+
+  /** The compressor for a send of `size` bytes, or null to send it as it is. */
+  #deflaterFor(
+    size: number,
+    options: SendOptions | undefined,
+    where: string,
+  ): MessageDeflater | null {
+    if (options !== undefined) check(options, SEND_RULES, where);
+    const c = this.#compression;
+    return c === null ? null : c.deflaterFor(size, options?.compress);
+  }
+
+  #text(out: WriteBuf, text: string, deflater: MessageDeflater | null): void {
+    if (deflater === null) this.#writer.text(out, text);
+    else this.#writer.compressed(out, deflater, text);
+  }
+
+  #binary(
+    out: WriteBuf,
+    data: Uint8Array,
+    deflater: MessageDeflater | null,
+  ): void {
+    if (deflater === null) this.#writer.binary(out, data);
+    else this.#writer.compressed(out, deflater, data);
   }
 
   /** Sends a ping (payload ≤ 125 bytes, else `RangeError`). Pongs are reported to `onPong`. */

@@ -36,8 +36,10 @@ import { FrameReader } from "../codec/ws/frame_reader.ts";
 import {
   encodeHandshake,
   generateKey,
+  type HandshakeResult,
   validateHandshake,
 } from "../codec/ws/handshake.ts";
+import type { DeflateOffer } from "../codec/ws/deflate_negotiation.ts";
 import {
   caCertsRule,
   dial,
@@ -46,7 +48,16 @@ import {
   type Transport,
 } from "../transport.ts";
 import { HEARTBEAT_RULES, type HeartbeatOptions } from "./heartbeat.ts";
-import { writeAll } from "./send_queue.ts";
+import {
+  deflateOffers,
+  deflateThreshold,
+  PER_MESSAGE_DEFLATE_RULE,
+  type PerMessageDeflateOptions,
+} from "./compression.ts";
+import { writeAll } from "../socket.ts";
+import { parseProxyOption, proxyRule } from "../proxy.ts";
+import type { ProxyUrl } from "../codec/proxy/url.ts";
+import { abortError } from "../tunnel.ts";
 import { type ClientConfig, WsClient } from "./client.ts";
 
 /**
@@ -72,6 +83,18 @@ export interface ConnectOptions extends ReadBufOptions {
   caCerts?: string[];
   /** Run over this transport instead of dialing the URL (the URL still gives Host and path). */
   transport?: Transport;
+  /**
+   * The proxy to tunnel through: `http://[user:pass@]host:port` (HTTP
+   * CONNECT, Basic `Proxy-Authorization`), `https://…` (TLS to the proxy;
+   * `ws:` URLs only), `socks5://` (the name is resolved here) or
+   * `socks5h://` (the proxy resolves it), with RFC 1929 credentials. For
+   * `wss:` the TLS session to the origin runs inside the tunnel, verified
+   * as on a direct connection. `false`: connect directly, whatever the
+   * environment says. Default: from `HTTPS_PROXY` / `HTTP_PROXY` /
+   * `ALL_PROXY` / `NO_PROXY` when the process may read them (see
+   * docs/proxies.md). Not with `transport`.
+   */
+  proxy?: string | URL | false;
   /** Most frames a message may arrive in. Default 131072. */
   maxFragments?: number;
   /** Largest handshake response head. Default 16384. */
@@ -106,6 +129,16 @@ export interface ConnectOptions extends ReadBufOptions {
    * socket). Off by default. See {@link HeartbeatOptions}.
    */
   heartbeat?: HeartbeatOptions;
+  /**
+   * permessage-deflate (RFC 7692): `false` offers nothing; `true` (the
+   * default) or an options object offers it, and the server decides.
+   * Negotiated, compressed messages are inflated into a reused buffer
+   * (`recv()` still borrows; `maxMessageSize` bounds the inflated size)
+   * and sends of at least `threshold` bytes are compressed. The default
+   * offer asks for a 1 KiB server window first, then for none; see
+   * {@link PerMessageDeflateOptions} and `docs/websocket.md` for the costs.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 /** The longest delay `setTimeout` honours. */
@@ -142,6 +175,7 @@ export const CONNECT_RULES: Rules = {
   origin: string,
   caCerts: caCertsRule,
   transport: transportRule,
+  proxy: proxyRule,
   maxFragments: integer(1),
   maxHeadSize: integer(64),
   autoPong: boolean,
@@ -153,6 +187,7 @@ export const CONNECT_RULES: Rules = {
   maxBufferedAmount: integer(0),
   readableHighWaterMark: integer(0),
   heartbeat: heartbeatRule,
+  perMessageDeflate: PER_MESSAGE_DEFLATE_RULE,
 };
 
 /**
@@ -187,25 +222,34 @@ interface Plan {
   key: string;
   protocols: string[];
   request: Uint8Array;
+  offers: DeflateOffer[];
   rb: ReadBuf;
-  reader: FrameReader;
+  maxFragments: number | undefined;
   heads: HeadReader;
   handshakeTimeout: number;
+  proxy: ProxyUrl | false | undefined;
   cfg: ClientConfig;
 }
 
 /** Checks the options and prepares the handshake: throws before any I/O. */
 function plan(url: string | URL, options: ConnectOptions): Plan {
   check(options, CONNECT_RULES, "connect()");
+  if (options.transport !== undefined && options.proxy !== undefined) {
+    throw new TypeError(
+      'Expected option "transport" or option "proxy", got both (a given transport is not dialed, so it cannot go through a proxy)',
+    );
+  }
   const u = wsUrl(url);
   const key = generateKey();
   const protocols = options.protocols ?? [];
+  const offers = deflateOffers(options.perMessageDeflate);
   const request = encodeHandshake({
     url: u,
     key,
     origin: options.origin,
     protocols,
     headers: options.headers,
+    perMessageDeflate: offers,
   });
   const rb = new ReadBuf(pick(options, READ_BUF_RULES));
   return {
@@ -213,13 +257,12 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
     key,
     protocols,
     request,
+    offers,
     rb,
-    reader: new FrameReader({
-      maxMessageSize: rb.maxMessageSize,
-      maxFragments: options.maxFragments,
-    }),
+    maxFragments: options.maxFragments,
     heads: new HeadReader({ maxHeadSize: options.maxHeadSize ?? 16384 }),
     handshakeTimeout: options.handshakeTimeout ?? 10000,
+    proxy: parseProxyOption(options.proxy),
     cfg: {
       autoPong: options.autoPong ?? true,
       onPing: options.onPing,
@@ -229,12 +272,13 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
       maxBufferedAmount: options.maxBufferedAmount ?? 1 << 20,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       heartbeat: options.heartbeat,
+      deflateThreshold: deflateThreshold(options.perMessageDeflate),
     },
   };
 }
 
-/** Writes the request and reads the `101` answer; returns the subprotocol. */
-async function handshake(t: Transport, p: Plan): Promise<string> {
+/** Writes the request and reads the `101` answer; returns what it settled. */
+async function handshake(t: Transport, p: Plan): Promise<HandshakeResult> {
   await io(p, () => writeAll(t, p.request, p.request.length));
   for (;;) {
     let head;
@@ -250,7 +294,7 @@ async function handshake(t: Transport, p: Plan): Promise<string> {
       );
     }
     if (head !== null) {
-      return validateHandshake(head, p.key, p.protocols).protocol;
+      return validateHandshake(head, p.key, p.protocols, p.offers);
     }
     const n = await io(p, () => t.read(p.rb.spare()));
     if (n === null) {
@@ -281,9 +325,12 @@ async function io<T>(p: Plan, call: () => Promise<T>): Promise<T> {
  *
  * Bad options throw `TypeError` / `RangeError` before anything is dialed.
  * A failed dial (DNS, refused, unreachable, TLS) rejects with
- * {@link NetworkError}; a refused handshake with {@link HandshakeError};
- * the bound is `handshakeTimeout` ({@link TimeoutError}); an abort rejects
- * with the signal's reason.
+ * {@link NetworkError} (with `peer` `"proxy"` when the proxy cannot be
+ * reached); a proxy that refuses the tunnel with `ProxyError`; a
+ * refused handshake with {@link HandshakeError}; the bound is
+ * `handshakeTimeout`, proxy leg included ({@link TimeoutError}, naming the
+ * proxy and the step when the proxy stalls); an abort rejects with the
+ * signal's reason.
  *
  * @example
  * ```ts ignore
@@ -320,15 +367,25 @@ export async function connect(
     transport ??= await dial(p.url, {
       caCerts: options.caCerts,
       signal: ac.signal,
+      proxy: p.proxy,
     });
     ac.signal.throwIfAborted();
-    const protocol = await handshake(transport, p);
-    return new WsClient(transport, p.rb, p.reader, protocol, p.cfg);
+    const settled = await handshake(transport, p);
+    const deflate = settled.perMessageDeflate ?? undefined;
+    const reader = new FrameReader({
+      maxMessageSize: p.rb.maxMessageSize,
+      maxFragments: p.maxFragments,
+      perMessageDeflate: deflate,
+    });
+    return new WsClient(transport, p.rb, reader, settled.protocol, {
+      ...p.cfg,
+      deflate,
+    });
   } catch (err) {
     try {
       transport?.close();
     } catch { /* already closed */ }
-    if (ac.signal.aborted) throw ac.signal.reason;
+    if (ac.signal.aborted) throw abortError(ac.signal.reason, err);
     throw err;
   } finally {
     clearTimeout(timer);

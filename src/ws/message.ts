@@ -4,7 +4,9 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import type { PayloadFormat } from "../codec/deflate/payload_decoder.ts";
+import { DecodedPayload, decodePayload } from "./decoded_payload.ts";
+import { Utf8Text } from "./utf8_text.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -20,24 +22,36 @@ export interface PayloadSource {
   readonly payloadStart: number;
   /** Index one past the payload's last byte. */
   readonly payloadEnd: number;
+  /** The largest message: the bound of {@link Message.decompress}. */
+  readonly maxMessageSize: number;
 }
 
-let setValid: (m: Message, valid: boolean) => void;
-let dropCache: (m: Message) => void;
+let lendTo: (m: Message) => void;
+let forgetFrom: (m: Message) => void;
+let revokeFrom: (m: Message) => void;
+let borrows: (m: Message, buffer: ArrayBufferLike) => boolean;
 
 /** Makes `m` readable: the client just set it up for a new message. */
 export function lend(m: Message): void {
-  setValid(m, true);
+  lendTo(m);
 }
 
 /** Makes `m` throw on every read: its bytes may be gone. */
 export function revoke(m: Message): void {
-  setValid(m, false);
+  revokeFrom(m);
 }
 
-/** Drops `m`'s cached decoder view (its array was replaced: let it be freed). */
+/**
+ * Whether `buffer` is one `m` lends views of (its payload's, or its
+ * decompressed payload's): a send that reads later must copy such a view.
+ */
+export function lendsFrom(m: Message, buffer: ArrayBufferLike): boolean {
+  return borrows(m, buffer);
+}
+
+/** Drops `m`'s cached decoder views (its arrays were replaced: let them be freed). */
 export function forget(m: Message): void {
-  dropCache(m);
+  forgetFrom(m);
 }
 
 function invalidated(): TypeError {
@@ -49,7 +63,8 @@ function invalidated(): TypeError {
 /**
  * A received text or binary message. It borrows: its payload is a view of
  * the connection's receive buffer (or of its reassembly buffer for a
- * fragmented message), and the object itself is reused for the next
+ * fragmented message, or of its inflater's buffer for a permessage-deflate
+ * compressed one), and the object itself is reused for the next
  * message. It is valid until the next call of `recv()`, `tryRecv()`,
  * `close()` or `terminate()` on its connection (or `recv()` / `close()` on
  * the feed that returned it): after that, `data`, `bytes`, `offset`,
@@ -70,19 +85,25 @@ function invalidated(): TypeError {
 export class Message {
   #reader: PayloadSource;
   #valid = false;
-  #buffer: Buffer | undefined;
-  #bufferOf: Uint8Array | undefined;
+  #generation = 0; // counts the messages lent
+  #text = new Utf8Text();
+  #decoded: DecodedPayload | undefined;
   /** `"text"` or `"binary"`. */
   type: "text" | "binary" = "binary";
 
   static {
-    setValid = (m, valid) => {
-      m.#valid = valid;
+    lendTo = (m) => {
+      m.#valid = true;
+      m.#generation++;
     };
-    dropCache = (m) => {
-      m.#buffer = undefined;
-      m.#bufferOf = undefined;
+    revokeFrom = (m) => {
+      m.#valid = false;
     };
+    forgetFrom = (m) => m.#text.clear();
+    borrows = (m, buffer) =>
+      buffer === m.#reader.payloadBytes.buffer ||
+      (m.#decoded !== undefined && m.#decoded.valid &&
+        buffer === m.#decoded.bytes.buffer);
   }
 
   /**
@@ -113,8 +134,9 @@ export class Message {
   }
 
   /**
-   * The array the payload lives in (the receive buffer, or the reassembly
-   * buffer of a fragmented message): the payload is
+   * The array the payload lives in (the receive buffer, the reassembly
+   * buffer of a fragmented message, or the inflater's buffer of a
+   * compressed one): the payload is
    * `bytes[offset, offset + byteLength)`. Reading through it allocates
    * nothing, unlike {@link Message.data}, which creates a view.
    */
@@ -137,14 +159,7 @@ export class Message {
   text(): string {
     if (!this.#valid) throw invalidated();
     const r = this.#reader;
-    const b = r.payloadBytes;
-    // node:buffer's decoder skips the per-call checks of TextDecoder.decode
-    // (about twice as fast for short messages); one Buffer view per array.
-    if (b !== this.#bufferOf) {
-      this.#buffer = Buffer.from(b.buffer, b.byteOffset, b.length);
-      this.#bufferOf = b;
-    }
-    return this.#buffer!.toString("utf8", r.payloadStart, r.payloadEnd);
+    return this.#text.decode(r.payloadBytes, r.payloadStart, r.payloadEnd);
   }
 
   /** The payload parsed as JSON. */
@@ -160,6 +175,36 @@ export class Message {
   /** An owned copy of the whole message, safe to keep. */
   toOwned(): OwnedMessage {
     return new OwnedMessage(this.type, this.data.slice());
+  }
+
+  /**
+   * Decodes a payload that the server compressed itself, inside an
+   * ordinary frame (some venues send gzip or raw DEFLATE JSON in binary
+   * messages): `format` is `"gzip"`, `"zlib"`, `"deflate-raw"`, or
+   * `"deflate"` (zlib, or raw DEFLATE when it has no zlib header). The
+   * decoded bytes land in a buffer the connection reuses and come back as
+   * a borrowed {@link DecodedPayload}, valid as long as this message (the
+   * same object is reused by the next call). Decoding is bounded by
+   * `maxMessageSize`: a larger payload throws `InflateLimitError` once the
+   * bound is reached, without allocating past it; corrupt, truncated or
+   * trailing data throws `InflateError`. Neither affects the connection.
+   */
+  decompress(format: PayloadFormat): DecodedPayload {
+    if (!this.#valid) throw invalidated();
+    const r = this.#reader;
+    const p = this.#decoded ??= new DecodedPayload(
+      r.maxMessageSize,
+      () => this.#valid ? this.#generation : -1,
+    );
+    decodePayload(
+      p,
+      format,
+      r.payloadBytes,
+      r.payloadStart,
+      r.payloadEnd,
+      this.#generation,
+    );
+    return p;
   }
 }
 

@@ -19,6 +19,7 @@ import {
 import { closePayload } from "../codec/ws/frame_writer.ts";
 import type { WsClient } from "./client.ts";
 import { connect, CONNECT_RULES, type ConnectOptions } from "./connect.ts";
+import type { SendOptions } from "./compression.ts";
 import type { Message, OwnedMessage } from "./message.ts";
 
 /**
@@ -564,13 +565,13 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   }
 
   /** Sends a text message on the current connection (see the class doc for when there is none). */
-  sendText(text: string): Promise<void> {
-    return this.#current().sendText(text);
+  sendText(text: string, options?: SendOptions): Promise<void> {
+    return this.#current().sendText(text, options);
   }
 
   /** Sends a binary message on the current connection. */
-  sendBinary(data: Uint8Array): Promise<void> {
-    return this.#current().sendBinary(data);
+  sendBinary(data: Uint8Array, options?: SendOptions): Promise<void> {
+    return this.#current().sendBinary(data, options);
   }
 
   /** Sends a ping on the current connection. */

@@ -13,6 +13,7 @@
 import { BufferSizer } from "../codec/buffer_sizer.ts";
 import { WriteBuf } from "../codec/ws/frame_writer.ts";
 import { DEFAULT_SHRINK_AFTER } from "../codec/read_buf.ts";
+import { writeAll } from "../socket.ts";
 import type { Transport } from "../transport.ts";
 
 interface Deferred {
@@ -50,20 +51,6 @@ export const SEND_BUFFER_MIN = 64;
  * ({@link SendQueue.out} replaces it before anything is encoded).
  */
 const UNUSED = new WriteBuf(16);
-
-/** Writes all of `bytes[0, len)`. */
-export async function writeAll(
-  t: Transport,
-  bytes: Uint8Array,
-  len: number,
-): Promise<void> {
-  let off = 0;
-  while (off < len) {
-    off += await t.write(
-      off === 0 && len === bytes.length ? bytes : bytes.subarray(off, len),
-    );
-  }
-}
 
 /**
  * The send side of one connection over a {@link Transport}. Encode a frame

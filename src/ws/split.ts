@@ -6,6 +6,7 @@
  */
 
 import type { WsClient } from "./client.ts";
+import type { SendOptions } from "./compression.ts";
 import type { Message, OwnedMessage } from "./message.ts";
 
 /**
@@ -69,13 +70,13 @@ export class WsWriter {
   constructor(ws: WsClient) {
     this.#ws = ws;
   }
-  /** Sends a text message. */
-  sendText(text: string): Promise<void> {
-    return this.#ws.sendText(text);
+  /** Sends a text message (see `WsClient.sendText`). */
+  sendText(text: string, options?: SendOptions): Promise<void> {
+    return this.#ws.sendText(text, options);
   }
-  /** Sends a binary message. */
-  sendBinary(data: Uint8Array): Promise<void> {
-    return this.#ws.sendBinary(data);
+  /** Sends a binary message (see `WsClient.sendBinary`). */
+  sendBinary(data: Uint8Array, options?: SendOptions): Promise<void> {
+    return this.#ws.sendBinary(data, options);
   }
   /** Sends a ping. */
   ping(data?: Uint8Array): Promise<void> {

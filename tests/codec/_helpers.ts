@@ -7,6 +7,7 @@
 
 import { deepStrictEqual } from "node:assert/strict";
 import {
+  type DeflateParams,
   FrameReader,
   type FrameReaderOptions,
   type HeadLimits,
@@ -524,4 +525,15 @@ export function unmaskedStream(frames: ClientFrame[]): Uint8Array {
       rsv: f.rsv,
     })
   ));
+}
+
+/** permessage-deflate parameters: 15-bit windows with context takeover, unless overridden. */
+export function deflateParams(p: Partial<DeflateParams> = {}): DeflateParams {
+  return {
+    serverMaxWindowBits: 15,
+    serverNoContextTakeover: false,
+    clientMaxWindowBits: 15,
+    clientNoContextTakeover: false,
+    ...p,
+  };
 }

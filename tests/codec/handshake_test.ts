@@ -252,9 +252,13 @@ Deno.test("bad subprotocol offers throw TypeError", () => {
 // --- response validation ------------------------------------------------------
 
 Deno.test("a valid 101 response is accepted with no subprotocol", () => {
-  deepStrictEqual(validateHandshake(response(), KEY, []), { protocol: "" });
+  deepStrictEqual(validateHandshake(response(), KEY, []), {
+    protocol: "",
+    perMessageDeflate: null,
+  });
   deepStrictEqual(validateHandshake(response(), KEY, ["chat"]), {
     protocol: "",
+    perMessageDeflate: null,
   });
 });
 
@@ -263,7 +267,10 @@ Deno.test("header names and token values are matched case-insensitively", () => 
     "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n" +
       `SEC-WEBSOCKET-ACCEPT: ${ACCEPT}\r\n\r\n`,
   );
-  deepStrictEqual(validateHandshake(h, KEY, []), { protocol: "" });
+  deepStrictEqual(validateHandshake(h, KEY, []), {
+    protocol: "",
+    perMessageDeflate: null,
+  });
 });
 
 Deno.test("a status other than 101 throws HandshakeError carrying the status and headers", () => {
@@ -352,6 +359,7 @@ Deno.test("an offered subprotocol the server selected is returned", () => {
   const h = response({}, ["Sec-WebSocket-Protocol: v1.feed"]);
   deepStrictEqual(validateHandshake(h, KEY, ["v2.feed", "v1.feed"]), {
     protocol: "v1.feed",
+    perMessageDeflate: null,
   });
 });
 

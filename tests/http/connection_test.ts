@@ -568,8 +568,8 @@ Deno.test("a custom dial runs requests over any Transport, byte for byte", async
   assert.equal((await conn.get("/x", { query: { a: 1 } })).text(), "pong");
   assert.equal((await conn.get("/y")).text(), "pong");
   assert.deepEqual(written, [
-    "GET /x?a=1 HTTP/1.1\r\nhost: example.test\r\n\r\n",
-    "GET /y HTTP/1.1\r\nhost: example.test\r\n\r\n",
+    "GET /x?a=1 HTTP/1.1\r\nhost: example.test\r\naccept-encoding: gzip, deflate\r\n\r\n",
+    "GET /y HTTP/1.1\r\nhost: example.test\r\naccept-encoding: gzip, deflate\r\n\r\n",
   ]);
   assert.equal(dials, 1);
 });

@@ -119,9 +119,16 @@ export function memoryPipe(): { transport: Transport; server: MemoryServer } {
   return { transport, server };
 }
 
-/** The 101 answer to the handshake the client wrote (`key` from its request). */
-export function acceptFor(request: Uint8Array): Uint8Array {
-  return acceptBytes(keyOf(request));
+/**
+ * The 101 answer to the handshake the client wrote (`key` from its
+ * request), with a `Sec-WebSocket-Extensions` line when `extensions` is
+ * given.
+ */
+export function acceptFor(
+  request: Uint8Array,
+  extensions?: string,
+): Uint8Array {
+  return acceptBytes(keyOf(request), extensions);
 }
 
 function keyOf(request: Uint8Array): string {
@@ -132,20 +139,34 @@ function keyOf(request: Uint8Array): string {
   return m[1];
 }
 
-function acceptBytes(key: string): Uint8Array {
+function acceptBytes(key: string, extensions?: string): Uint8Array {
   return new TextEncoder().encode(
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+      `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n` +
+      (extensions === undefined
+        ? ""
+        : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
+      "\r\n",
   );
 }
 
-/** A client connected over a {@link memoryPipe}, the handshake done. */
+/**
+ * A client connected over a {@link memoryPipe}, the handshake done; the
+ * answer accepts `extensions` when given (and `request` is the client's
+ * handshake request).
+ */
 export async function openMemory(
   options: ConnectOptions = {},
-): Promise<{ ws: WsClient; server: MemoryServer }> {
+  extensions?: string,
+): Promise<{ ws: WsClient; server: MemoryServer; request: string }> {
   const { transport, server } = memoryPipe();
   const connecting = connect("ws://memory.test/", { ...options, transport });
   await server.written(1); // the request head arrives in one write
-  server.send(acceptFor(server.take()));
-  return { ws: await connecting, server };
+  const request = server.take();
+  server.send(acceptFor(request, extensions));
+  return {
+    ws: await connecting,
+    server,
+    request: new TextDecoder().decode(request),
+  };
 }

@@ -7,7 +7,12 @@
  * - {@link startWsPeer}: npm `ws`'s `WebSocketServer` (in process, through
  *   Deno's Node compatibility).
  * - {@link startPythonPeer}: Python's `websockets` server
- *   (`py_echo_server.py`, a subprocess; Debian package `python3-websockets`).
+ *   (`py_echo_server.py`, a subprocess; Debian package `python3-websockets`),
+ *   with or without permessage-deflate.
+ * - {@link startPythonFrameworkPeer}: aiohttp or tornado with
+ *   permessage-deflate on (`py_deflate_server.py`; Debian packages
+ *   `python3-aiohttp`, `python3-tornado`): `/echo`, `/close` and
+ *   `/extensions` only.
  *
  * All three bind 127.0.0.1 on a free port and serve the same endpoints
  * (query parameters in brackets); after its first action every endpoint
@@ -21,6 +26,7 @@
  * | `/close?code=C[&reason=R][&send=S]` | sends text S (if given), then closes with C and R |
  * | `/headers` | sends `{"path": request-target, "headers": {lower-case name: value}}` |
  * | `/protocol` | sends the negotiated subprotocol (`""` for none) |
+ * | `/extensions` | sends the `Sec-WebSocket-Extensions` it answered (not Deno) |
  * | `/forbidden` | refuses the upgrade: status 403 with header `X-Refused: yes` |
  *
  * Subprotocols: each server supports {@link SUBPROTOCOLS} and selects the
@@ -263,8 +269,19 @@ interface IncomingRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/** Options for {@link startWsPeer}. */
+export interface WsPeerOptions {
+  /**
+   * ws's `perMessageDeflate` server option (`false` by default): `true` or
+   * an object such as `{ threshold: 0, serverNoContextTakeover: true }`.
+   */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** Name to report (default "npm ws"). */
+  name?: string;
+}
+
 /** Starts an npm `ws` `WebSocketServer` peer on 127.0.0.1 (in process). */
-export async function startWsPeer(): Promise<Peer> {
+export async function startWsPeer(options: WsPeerOptions = {}): Promise<Peer> {
   const sockets = new Set<WsSocket>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const closes: ServerClose[] = [];
@@ -273,7 +290,7 @@ export async function startWsPeer(): Promise<Peer> {
     host: "127.0.0.1",
     port: 0,
     maxPayload: 64 * 1024 * 1024,
-    perMessageDeflate: false,
+    perMessageDeflate: options.perMessageDeflate ?? false,
     handleProtocols: (offered: Set<string>) => selectProtocol(offered) ?? false,
     verifyClient: (
       info: { req: IncomingRequest },
@@ -287,8 +304,16 @@ export async function startWsPeer(): Promise<Peer> {
     wss.once("listening", () => resolve());
     wss.once("error", (err: unknown) => reject(err));
   });
+  // the Sec-WebSocket-Extensions each connection was answered with
+  const answered = new WeakMap<WsSocket, string>();
+  let lastAnswer = "";
+  wss.on("headers", (headers: string[]) => {
+    const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+    lastAnswer = line?.slice(line.indexOf(":") + 1).trim() ?? "";
+  });
   wss.on("connection", (socket: WsSocket, req: IncomingRequest) => {
     upgrades++;
+    answered.set(socket, lastAnswer);
     sockets.add(socket);
     const mine = new Set<ReturnType<typeof setTimeout>>();
     const later = (ms: number, fn: () => void) => {
@@ -374,6 +399,9 @@ export async function startWsPeer(): Promise<Peer> {
       case "/protocol":
         socket.send(socket.protocol);
         break;
+      case "/extensions":
+        socket.send(answered.get(socket) ?? "");
+        break;
     }
   });
   const port = (wss.address() as { port: number }).port;
@@ -386,7 +414,7 @@ export async function startWsPeer(): Promise<Peer> {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     })();
   return {
-    name: "npm ws",
+    name: options.name ?? "npm ws",
     url: `ws://127.0.0.1:${port}`,
     fragments: true,
     pingPayloads: true,
@@ -406,6 +434,9 @@ export async function startWsPeer(): Promise<Peer> {
 const PY_SCRIPT = decodeURIComponent(
   new URL("./py_echo_server.py", import.meta.url).pathname,
 );
+const PY_DEFLATE_SCRIPT = decodeURIComponent(
+  new URL("./py_deflate_server.py", import.meta.url).pathname,
+);
 
 /**
  * Python interpreters tried, in order: `$NEXUS_PYTHON`, Debian's
@@ -417,44 +448,60 @@ function pythonCandidates(): string[] {
   return [...(env ? [env] : []), "/usr/bin/python3", "python3"];
 }
 
-let python: Promise<string> | undefined;
+const pythons = new Map<string, Promise<string>>();
 
-/** The first candidate interpreter that can import `websockets` (probed once). */
-export function findPython(): Promise<string> {
-  return python ??= (async () => {
+/**
+ * The first candidate interpreter that can import `module` (probed once per
+ * module; default `websockets`).
+ */
+export function findPython(module = "websockets"): Promise<string> {
+  let found = pythons.get(module);
+  if (found !== undefined) return found;
+  found = (async () => {
     const tried: string[] = [];
     for (const exe of pythonCandidates()) {
       try {
         const out = await new Deno.Command(exe, {
-          args: ["-c", "import websockets"],
+          args: ["-c", `import ${module}`],
           stdin: "null",
           stdout: "null",
           stderr: "null",
         }).output();
         if (out.success) return exe;
-        tried.push(`${exe} (no websockets module)`);
+        tried.push(`${exe} (no ${module} module)`);
       } catch (err) {
         tried.push(`${exe} (${(err as Error).name})`);
       }
     }
-    python = undefined;
+    pythons.delete(module);
     throw new Error(
-      `Expected a Python with the websockets package (Debian: apt-get install python3-websockets), got none among: ${
+      `Expected a Python with the ${module} package (Debian: apt-get install python3-${module}), got none among: ${
         tried.join(", ")
       }`,
     );
   })();
+  pythons.set(module, found);
+  return found;
+}
+
+/** What a Python peer script is and serves. */
+interface PythonPeerSpec {
+  name: string;
+  module: string;
+  script: string;
+  args: string[];
+  fragments: boolean;
 }
 
 /**
- * Starts Python's `websockets` server (`py_echo_server.py`) as a subprocess
- * on 127.0.0.1. It exits when its stdin closes, which `close()` does (and
- * the OS does if the test process dies).
+ * Runs a Python peer script as a subprocess on 127.0.0.1 and reads its JSON
+ * lines (the port, then opens and closes). It exits when its stdin closes,
+ * which `close()` does (and the OS does if the test process dies).
  */
-export async function startPythonPeer(): Promise<Peer> {
-  const exe = await findPython();
+async function startPythonScript(spec: PythonPeerSpec): Promise<Peer> {
+  const exe = await findPython(spec.module);
   const child = new Deno.Command(exe, {
-    args: ["-u", PY_SCRIPT],
+    args: ["-u", spec.script, ...spec.args],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -489,7 +536,7 @@ export async function startPythonPeer(): Promise<Peer> {
     }
     onEnd(
       new Error(
-        `Expected ${PY_SCRIPT} to print its port, got end of output (see its stderr above)`,
+        `Expected ${spec.script} to print its port, got end of output (see its stderr above)`,
       ),
     );
   })().catch((err) => onEnd(err));
@@ -524,9 +571,9 @@ export async function startPythonPeer(): Promise<Peer> {
   let closing: Promise<void> | undefined;
   const close = () => closing ??= stop();
   return {
-    name: "Python websockets",
+    name: spec.name,
     url: `ws://127.0.0.1:${port}`,
-    fragments: true,
+    fragments: spec.fragments,
     pingPayloads: true,
     noPongCode: 4001,
     get upgrades() {
@@ -536,6 +583,42 @@ export async function startPythonPeer(): Promise<Peer> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * Starts Python's `websockets` server (`py_echo_server.py`) as a subprocess
+ * on 127.0.0.1; `compression: true` turns permessage-deflate on with
+ * websockets' defaults (its server compresses every message).
+ */
+export function startPythonPeer(
+  options: { compression?: boolean } = {},
+): Promise<Peer> {
+  return startPythonScript({
+    name: options.compression
+      ? "Python websockets (deflate)"
+      : "Python websockets",
+    module: "websockets",
+    script: PY_SCRIPT,
+    args: options.compression ? ["--compression"] : [],
+    fragments: true,
+  });
+}
+
+/**
+ * Starts an aiohttp or tornado WebSocket server with permessage-deflate on
+ * (`py_deflate_server.py`; Debian packages python3-aiohttp,
+ * python3-tornado). They serve `/echo`, `/close` and `/extensions` only.
+ */
+export function startPythonFrameworkPeer(
+  framework: "aiohttp" | "tornado",
+): Promise<Peer> {
+  return startPythonScript({
+    name: `${framework} (deflate)`,
+    module: framework,
+    script: PY_DEFLATE_SCRIPT,
+    args: [framework],
+    fragments: false,
+  });
 }
 
 /** The three peers, for parametrised tests. */
@@ -548,5 +631,9 @@ export const PEERS: ReadonlyArray<{
 }> = [
   { name: "Deno", fragments: false, start: () => startDenoPeer() },
   { name: "npm ws", fragments: true, start: startWsPeer },
-  { name: "Python websockets", fragments: true, start: startPythonPeer },
+  {
+    name: "Python websockets",
+    fragments: true,
+    start: () => startPythonPeer(),
+  },
 ];

@@ -2,7 +2,10 @@
 """Interop peer: Python's `websockets` server on loopback (Debian package
 python3-websockets). Started by tests/support/peers.ts; not a test itself.
 
-Usage: python3 py_echo_server.py            (binds 127.0.0.1, a free port)
+Usage: python3 py_echo_server.py [--compression]
+                                          (binds 127.0.0.1, a free port;
+                                          --compression: permessage-deflate
+                                          on, websockets' default settings)
 
 Prints one line, {"port": N, ...}, once listening, then for each
 connection {"open": path} once it is open and {"close": code, "reason":
@@ -24,6 +27,7 @@ Endpoints (same contract as the Deno and npm `ws` peers in peers.ts):
                          send text S first (if given), then close with C, R
   /headers               send {"path": ..., "headers": {lower-name: value}}
   /protocol              send the negotiated subprotocol ("" for none)
+  /extensions            send the Sec-WebSocket-Extensions the server answered
   /forbidden             refuse the upgrade: 403, header X-Refused: yes
 After its first action every endpoint echoes. Subprotocols: the first one
 the client offers among SUBPROTOCOLS is selected.
@@ -33,11 +37,12 @@ import asyncio
 import json
 import logging
 import sys
-import threading
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
+
+from py_peer_io import emit, stop_on_stdin_eof
 
 SUBPROTOCOLS = ["nexus.v2", "nexus.v1"]
 MAX_SIZE = 64 * 1024 * 1024
@@ -105,21 +110,12 @@ async def handle(ws, path, headers):
         }))
     elif route == "/protocol":
         await ws.send(ws.subprotocol or "")
+    elif route == "/extensions":
+        # legacy API (websockets < 13): response_headers; new: response.headers
+        answered = ws.response.headers if hasattr(ws, "response") else ws.response_headers
+        await ws.send(answered.get("Sec-WebSocket-Extensions", ""))
     async for message in ws:
         await ws.send(message)
-
-
-def wait_for_stdin_eof(loop, stop):
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
-
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 async def serve_connection(ws, path, headers):
@@ -136,11 +132,10 @@ async def serve_connection(ws, path, headers):
 
 async def main():
     loop = asyncio.get_running_loop()
-    stop = loop.create_future()
-    threading.Thread(target=wait_for_stdin_eof, args=(loop, stop), daemon=True).start()
+    stop = stop_on_stdin_eof(loop)
     options = dict(
         subprotocols=SUBPROTOCOLS,
-        compression=None,
+        compression="deflate" if "--compression" in sys.argv else None,
         max_size=MAX_SIZE,
         ping_interval=None,
         close_timeout=1,

@@ -30,26 +30,35 @@ export async function readUpgrade(conn: Deno.Conn): Promise<string> {
   }
 }
 
-/** Writes a 101 answer for `key`. */
-export async function writeAccept(conn: Deno.Conn, key: string): Promise<void> {
+/** Writes a 101 answer for `key`, accepting `extensions` when given. */
+export async function writeAccept(
+  conn: Deno.Conn,
+  key: string,
+  extensions?: string,
+): Promise<void> {
   await conn.write(
     new TextEncoder().encode(
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+        `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n` +
+        (extensions === undefined
+          ? ""
+          : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
+        "\r\n",
     ),
   );
 }
 
-/** An unmasked server frame. */
+/** An unmasked server frame (`rsv`: the RSV bits, e.g. 0x40 for a compressed message). */
 export function serverFrame(
   op: number,
   payload: Uint8Array,
   fin = true,
+  rsv = 0,
 ): Uint8Array {
   const n = payload.length;
   const hl = n < 126 ? 2 : n < 65536 ? 4 : 10;
   const out = new Uint8Array(hl + n);
-  out[0] = (fin ? 0x80 : 0) | op;
+  out[0] = (fin ? 0x80 : 0) | rsv | op;
   if (hl === 2) out[1] = n;
   else if (hl === 4) {
     out[1] = 126;
@@ -67,10 +76,11 @@ export function serverFrame(
  * Starts a raw server on 127.0.0.1. `onConn` runs for each upgraded socket
  * (or, with `handshake: false`, for each accepted socket before anything is
  * read); the socket is closed by `close()` if the handler leaves it open.
+ * `extensions` is put in the 101 answer as `Sec-WebSocket-Extensions`.
  */
 export function rawServer(
   onConn: (conn: Deno.Conn) => Promise<void> | void,
-  options: { handshake?: boolean } = {},
+  options: { handshake?: boolean; extensions?: string } = {},
 ): RawServer {
   const handshake = options.handshake ?? true;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -81,7 +91,13 @@ export function rawServer(
       conns.push(conn);
       tasks.push((async () => {
         try {
-          if (handshake) await writeAccept(conn, await readUpgrade(conn));
+          if (handshake) {
+            await writeAccept(
+              conn,
+              await readUpgrade(conn),
+              options.extensions,
+            );
+          }
           await onConn(conn);
         } catch { /* the client went away: fine for these tests */ }
       })());

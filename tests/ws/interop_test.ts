@@ -14,7 +14,6 @@ import {
   ConnectionClosedError,
   type ConnectOptions,
   HandshakeError,
-  type Message,
   NetworkError,
   ProtocolError,
   type WsClient,
@@ -26,45 +25,19 @@ import {
   startDenoPeer,
 } from "../support/peers.ts";
 import { testTls } from "../support/tls.ts";
+import {
+  asciiText,
+  assertBytes,
+  closeCleanly,
+  randomBytes,
+  recvMessage,
+  SIZES,
+  watchdog,
+} from "./_echo.ts";
 
-const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 1 << 20];
 const MiB = 1 << 20;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** ASCII text of exactly `n` bytes, varied so an offset bug shows. */
-function asciiText(n: number, seed = 0): string {
-  const alphabet =
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  let s = "";
-  const chunk = Array.from(
-    { length: 4096 },
-    (_, i) => alphabet[(i * 7 + seed) % alphabet.length],
-  ).join("");
-  while (s.length < n) s += chunk;
-  return s.slice(0, n);
-}
-
-/** Random bytes (getRandomValues takes at most 64 KiB a call). */
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let off = 0; off < n; off += 65536) {
-    crypto.getRandomValues(out.subarray(off, Math.min(off + 65536, n)));
-  }
-  return out;
-}
-
-/** Asserts byte equality, naming the first difference (fast on 1 MiB). */
-function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(
-        `${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`,
-      );
-    }
-  }
-}
 
 const BASE: ConnectOptions = { handshakeTimeout: 5000, closeTimeout: 3000 };
 
@@ -74,21 +47,6 @@ function open(
   options: ConnectOptions = {},
 ): Promise<WsClient> {
   return connect(peer.url + path, { ...BASE, ...options });
-}
-
-/**
- * Fails a stuck test instead of hanging the suite: after `ms`, terminates
- * the connection (a pending `recv()` then rejects).
- */
-function watchdog(ws: WsClient, ms = 15000): Disposable {
-  const id = setTimeout(() => ws.terminate(), ms);
-  return { [Symbol.dispose]: () => clearTimeout(id) };
-}
-
-async function recvMessage(ws: WsClient, what: string): Promise<Message> {
-  const m = await ws.recv();
-  assert.ok(m !== null, `${what}: expected a message, got a clean close`);
-  return m;
 }
 
 async function recvText(ws: WsClient, what: string): Promise<string> {
@@ -111,12 +69,6 @@ async function serverClose(peer: Peer, index = 0): Promise<ServerClose> {
 }
 
 /** Closes from the client side and checks the server echoed the close. */
-async function closeCleanly(ws: WsClient): Promise<void> {
-  await ws.close(1000, "done");
-  assert.equal(ws.closed, true);
-  assert.equal(ws.closeCode, 1000);
-}
-
 const MULTIBYTE = [
   "é",
   "€",

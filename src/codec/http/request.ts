@@ -306,7 +306,8 @@ function twoHosts(): TypeError {
 }
 
 /** Calls `fn` for each field of `h` (a record is walked without copying it). */
-function eachField(
+/** Calls `fn` for each field of `h` (a record or an iterable of pairs), in order. */
+export function eachField(
   h: HttpHeadersInit,
   fn: (name: string, value: string) => void,
 ): void {

@@ -8,6 +8,11 @@
 import { CloseCode, ProtocolError } from "../../errors.ts";
 import { check, integer, type Rules } from "../../options.ts";
 import type { ReadBuf } from "../read_buf.ts";
+import {
+  DEFLATE_PARAMS_RULE,
+  type DeflateParams,
+} from "./deflate_negotiation.ts";
+import { MessageInflater } from "./permessage_deflate.ts";
 import { asciiEnd, Utf8Validator } from "./utf8.ts";
 
 /**
@@ -60,12 +65,23 @@ export interface FrameReaderOptions {
   maxMessageSize?: number;
   /** Most frames one message may arrive in; default 131072. Over it: 1009. */
   maxFragments?: number;
+  /**
+   * The permessage-deflate parameters the handshake settled (see
+   * `validateHandshake`): RSV1 is then allowed on the first frame of a
+   * data message, whose payload is inflated with the server's window and
+   * takeover. Default: not negotiated (RSV1 fails with 1002).
+   */
+  perMessageDeflate?: DeflateParams;
 }
 
 const FRAME_READER_RULES: Rules = {
   maxMessageSize: integer(0),
   maxFragments: integer(1),
+  perMessageDeflate: DEFLATE_PARAMS_RULE,
 };
+
+/** Marks `#msgOpcode` for a compressed message: its frames go to the inflater. */
+const COMPRESSED = 0x10;
 
 const VALID_CLOSE = (code: number) =>
   (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 &&
@@ -95,9 +111,10 @@ function fail(code: number, message: string): never {
 const BAD_UTF8 = "Expected UTF-8 text, got an invalid byte sequence";
 
 /**
- * The header rules that need no length: RSV bits 0, unmasked, known
- * opcodes, control frames unfragmented and at most 125 bytes,
- * continuations only inside a message and new data frames only outside one.
+ * The header rules that need no length (the RSV bits are checked before):
+ * unmasked, known opcodes, control frames unfragmented and at most 125
+ * bytes, continuations only inside a message and new data frames only
+ * outside one.
  */
 function checkHeader(
   b0: number,
@@ -105,14 +122,6 @@ function checkHeader(
   op: number,
   inMessage: number,
 ): void {
-  if ((b0 & 0x70) !== 0) {
-    fail(
-      CloseCode.ProtocolError,
-      `Expected RSV bits 0 (no extension negotiated), got 0x${
-        (b0 & 0x70).toString(16)
-      }`,
-    );
-  }
   if ((b1 & 0x80) !== 0) {
     fail(
       CloseCode.ProtocolError,
@@ -180,7 +189,17 @@ function extendedLength(b: Uint8Array, s: number, hl: number): number {
  * fragmented one. It stays valid until the next call to `next()`, which
  * consumes it.
  *
- * Enforced: RSV bits 0, no reserved opcodes, no masked server frames,
+ * With `perMessageDeflate` negotiated, a message whose first frame has
+ * RSV1 set is compressed (RFC 7692 §6): each frame's payload is inflated
+ * as it completes, into the inflater's reusable buffer (allocated at the
+ * first compressed message), and the event's payload is the inflated
+ * message there, borrowed the same way. `maxMessageSize` bounds the
+ * inflated size while inflating (1009 before the excess is written); the
+ * compressed frames are bounded by it too; corrupt data fails with 1007
+ * (the cause is the engine's `InflateError`).
+ *
+ * Enforced: RSV bits 0 (but RSV1 on the first frame of a data message when
+ * permessage-deflate is negotiated), no reserved opcodes, no masked server frames,
  * control frames ≤ 125 bytes and not fragmented, continuation only inside a
  * message and data frames only outside one, 64-bit lengths with the top bit
  * clear, close payloads (length ≠ 1, valid code, UTF-8 reason), text as
@@ -230,6 +249,13 @@ export class FrameReader {
   #validated = 0; // payload bytes of the current unfinished frame already validated
   #wordsOf: Uint8Array | null = null; // the array #words views
   #words: Uint32Array = NO_WORDS;
+  // permessage-deflate: the settled parameters, the inflater (made at the
+  // first compressed message), inflated bytes of the message validated
+  #deflate: DeflateParams | null;
+  #inflater: MessageInflater | null = null;
+  #inflated = 0;
+  #inflatedWordsOf: Uint8Array | null = null; // the inflater buffer #inflatedWords views
+  #inflatedWords: Uint32Array = NO_WORDS;
 
   /**
    * Creates a reader; throws `TypeError` for an unknown option or a wrong
@@ -239,6 +265,17 @@ export class FrameReader {
     check(options, FRAME_READER_RULES, "FrameReader");
     this.#maxMessageSize = options?.maxMessageSize ?? 16 * 1024 * 1024;
     this.#maxFragments = options?.maxFragments ?? 131072;
+    this.#deflate = options?.perMessageDeflate ?? null;
+  }
+
+  /** The largest message accepted (inflated size for a compressed one). */
+  get maxMessageSize(): number {
+    return this.#maxMessageSize;
+  }
+
+  /** Bytes held by the permessage-deflate inflater (0 before the first compressed message). */
+  get inflaterMemory(): number {
+    return this.#inflater?.memory ?? 0;
   }
 
   /** Length of the current event's payload. */
@@ -291,7 +328,19 @@ export class FrameReader {
       if (avail < 2) return NEED_MORE;
       const b0 = b[s], b1 = b[s + 1];
       const op = b0 & 0x0f;
-      checkHeader(b0, b1, op, this.#msgOpcode);
+      // One test for the usual frame: no RSV bits, unmasked, a text or
+      // binary frame outside a fragmented message (or a continuation inside).
+      if (
+        ((b0 & 0x70) | (b1 & 0x80)) !== 0 || op > Opcode.Binary ||
+        (op === Opcode.Continuation) === (this.#msgOpcode === 0)
+      ) {
+        if ((b0 & 0x70) !== 0) {
+          const kind = this.#compressed(rb, b0, b1, op);
+          if (kind !== 0) return kind;
+          continue;
+        }
+        checkHeader(b0, b1, op, this.#msgOpcode);
+      }
       let len = b1 & 0x7f, hl = 2;
       if (len >= 126) {
         hl = len === 126 ? 4 : 10;
@@ -300,7 +349,11 @@ export class FrameReader {
       }
       const text = op === Opcode.Text ||
         (op === Opcode.Continuation && this.#msgOpcode === Opcode.Text);
-      if (op < Opcode.Close) this.#checkSize(op, len);
+      if (
+        op < Opcode.Close &&
+        (op === Opcode.Continuation ? this.#asmLen + len : len) >
+          this.#maxMessageSize
+      ) this.#tooBig(op, len);
       const frameLen = hl + len;
       if (avail < frameLen) return this.#partial(rb, text, op, hl, frameLen);
       const p0 = s + hl, p1 = p0 + len;
@@ -309,22 +362,25 @@ export class FrameReader {
       if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
       if (text) this.#validateText(b, op, fin, p0, p1);
       if (fin && op !== Opcode.Continuation) {
-        return this.#whole(b, op, text, p0, p1, frameLen);
+        this.#pending = frameLen;
+        this.payloadBytes = b;
+        this.payloadStart = p0;
+        this.payloadEnd = p1;
+        this.ascii = text && this.#utf8.ascii;
+        return op;
       }
       const kind = this.#fragment(rb, b, op, fin, p0, p1, frameLen);
       if (kind !== 0) return kind;
     }
   }
 
-  /** Refuses a data frame that would make the message exceed `maxMessageSize`. */
-  #checkSize(op: number, len: number): void {
+  /** Refuses a data frame that makes the message exceed `maxMessageSize`. */
+  #tooBig(op: number, len: number): never {
     const total = (op === Opcode.Continuation ? this.#asmLen : 0) + len;
-    if (total > this.#maxMessageSize) {
-      fail(
-        CloseCode.MessageTooBig,
-        `Expected a message of at most ${this.#maxMessageSize} bytes, got ${total}`,
-      );
-    }
+    fail(
+      CloseCode.MessageTooBig,
+      `Expected a message of at most ${this.#maxMessageSize} bytes, got ${total}`,
+    );
   }
 
   /**
@@ -381,10 +437,7 @@ export class FrameReader {
       this.#utf8.reset();
       // fast path: a whole-ASCII run needs no state machine
       if (b.byteOffset % 4 === 0) {
-        if (this.#wordsOf !== b) {
-          this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-          this.#wordsOf = b;
-        }
+        if (this.#wordsOf !== b) this.#wordsFor(b);
         from = asciiEnd(b, this.#words, from, p1);
       }
     }
@@ -400,21 +453,10 @@ export class FrameReader {
     }
   }
 
-  /** A message in one frame: its payload, in place, is the current event. */
-  #whole(
-    b: Uint8Array,
-    op: number,
-    text: boolean,
-    p0: number,
-    p1: number,
-    frameLen: number,
-  ): number {
-    this.#pending = frameLen;
-    this.payloadBytes = b;
-    this.payloadStart = p0;
-    this.payloadEnd = p1;
-    this.ascii = text && this.#utf8.ascii;
-    return op;
+  /** The 32-bit view of `b` the ASCII fast path reads (made once per array). */
+  #wordsFor(b: Uint8Array): void {
+    this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    this.#wordsOf = b;
   }
 
   /**
@@ -442,6 +484,11 @@ export class FrameReader {
         `Expected a message in at most ${this.#maxFragments} fragments, got more`,
       );
     }
+    if (this.#msgOpcode > Opcode.Binary) {
+      this.#inflate(b, p0, p1);
+      rb.consume(frameLen);
+      return fin ? this.#inflatedMessage() : 0;
+    }
     if (p1 > p0) this.#append(b, p0, p1);
     rb.consume(frameLen);
     if (!fin) return 0;
@@ -452,6 +499,121 @@ export class FrameReader {
     this.payloadEnd = this.#asmLen;
     this.ascii = kind === Opcode.Text && this.#utf8.ascii;
     this.#asmLen = 0;
+    return kind;
+  }
+
+  /**
+   * A frame with RSV bits set: fails unless it is the first frame of a
+   * compressed message (RSV1 alone, a text or binary frame, the extension
+   * negotiated); then inflates it once it is complete. Returns what
+   * `next()` returns, or 0 for a first fragment (parse on).
+   */
+  #compressed(rb: ReadBuf, b0: number, b1: number, op: number): number {
+    this.#checkRsv(b0, op);
+    checkHeader(b0, b1, op, this.#msgOpcode);
+    const b = rb.bytes, s = rb.start, avail = rb.end - s;
+    let len = b1 & 0x7f, hl = 2;
+    if (len >= 126) {
+      hl = len === 126 ? 4 : 10;
+      if (avail < hl) return NEED_MORE;
+      len = extendedLength(b, s, hl);
+    }
+    if (len > this.#maxMessageSize) this.#tooBig(op, len);
+    if (avail < hl + len) {
+      rb.reserve(hl + len);
+      return NEED_MORE;
+    }
+    this.frames++;
+    const inflater = this.#inflater ??= new MessageInflater({
+      windowBits: this.#deflate!.serverMaxWindowBits,
+      noContextTakeover: this.#deflate!.serverNoContextTakeover,
+      maxMessageSize: this.#maxMessageSize,
+    });
+    inflater.begin();
+    this.#msgOpcode = op | COMPRESSED;
+    this.#fragments = 1;
+    this.#inflated = 0;
+    this.#utf8.reset();
+    this.#inflate(b, s + hl, s + hl + len);
+    rb.consume(hl + len);
+    return (b0 & 0x80) !== 0 ? this.#inflatedMessage() : 0;
+  }
+
+  /** Fails (1002) unless RSV1 alone marks a compressed data message's first frame. */
+  #checkRsv(b0: number, op: number): void {
+    const rsv = b0 & 0x70;
+    if (rsv !== 0x40 || this.#deflate === null) {
+      fail(
+        CloseCode.ProtocolError,
+        `Expected RSV bits 0 (${
+          this.#deflate === null
+            ? "no extension negotiated"
+            : "permessage-deflate defines RSV1 only"
+        }), got 0x${rsv.toString(16)}`,
+      );
+    }
+    if (op === Opcode.Continuation) {
+      fail(
+        CloseCode.ProtocolError,
+        "Expected RSV1 only on the first frame of a compressed message, got it on a continuation frame",
+      );
+    }
+    if (op >= Opcode.Close && op <= Opcode.Pong) {
+      fail(
+        CloseCode.ProtocolError,
+        "Expected RSV1 only on a data frame, got it on a control frame",
+      );
+    }
+  }
+
+  /** Inflates `b[p0, p1)`, the next compressed bytes; validates the text so far. */
+  #inflate(b: Uint8Array, p0: number, p1: number): void {
+    const inflater = this.#inflater!;
+    inflater.push(b, p0, p1);
+    if (this.#msgOpcode === (Opcode.Text | COMPRESSED)) {
+      this.#validateInflated(inflater);
+    }
+  }
+
+  /**
+   * Validates the inflated text not validated yet (fail fast: 1007), an
+   * ASCII run word by word first when no character is open.
+   */
+  #validateInflated(inflater: MessageInflater): void {
+    const b = inflater.buffer, to = inflater.end;
+    let from = inflater.start + this.#inflated;
+    if (to - from >= 16 && this.#utf8.complete) {
+      if (this.#inflatedWordsOf !== b) {
+        this.#inflatedWords = new Uint32Array(b.buffer, 0, b.length >>> 2);
+        this.#inflatedWordsOf = b;
+      }
+      from = asciiEnd(b, this.#inflatedWords, from, to);
+    }
+    if (from < to && !this.#utf8.feed(b, from, to)) {
+      fail(CloseCode.InvalidPayload, BAD_UTF8);
+    }
+    this.#inflated = to - inflater.start;
+  }
+
+  /** The last frame of a compressed message is in: the inflated message is the event. */
+  #inflatedMessage(): number {
+    const inflater = this.#inflater!;
+    const kind = this.#msgOpcode & 0x0f;
+    this.#msgOpcode = 0;
+    inflater.finish();
+    if (kind === Opcode.Text) {
+      this.#validateInflated(inflater);
+      if (!this.#utf8.complete) {
+        fail(
+          CloseCode.InvalidPayload,
+          "Expected UTF-8 text, got a message ending inside a character",
+        );
+      }
+    }
+    this.payloadBytes = inflater.buffer;
+    this.payloadStart = inflater.start;
+    this.payloadEnd = inflater.end;
+    this.ascii = kind === Opcode.Text && this.#utf8.ascii;
     return kind;
   }
 

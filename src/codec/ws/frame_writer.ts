@@ -117,6 +117,11 @@ export class WriteBuf {
 
 const NO_PAYLOAD = new Uint8Array(0);
 
+/** Bytes of a client frame header (with the masking key) for an `n`-byte payload. */
+function headerLength(n: number): number {
+  return n <= 125 ? 6 : n <= 65535 ? 8 : 14;
+}
+
 /**
  * The payload of a close frame with `code` and `reason`, checked: `code`
  * undefined gives an empty payload (a reason alone is a `TypeError`);
@@ -227,9 +232,11 @@ export class FrameWriter {
    * Appends a compressed data frame (permessage-deflate, RFC 7692): RSV1
    * set, text for a string (compressed as UTF-8) and binary for bytes, the
    * payload `deflater`'s output. The deflater writes straight into `out`
-   * after room for the longest header; the header then goes in front and
-   * the payload is masked in place, so nothing is copied but a short frame's
-   * payload moving up to its header.
+   * after room for the header the input's size suggests; the header then
+   * goes in front and the payload is masked in place. The compressed bytes
+   * move only when their size needs another header length than guessed
+   * (a message over 125 bytes that compresses to 125 or fewer moves them
+   * down 2 bytes).
    */
   compressed(
     out: WriteBuf,
@@ -238,13 +245,17 @@ export class FrameWriter {
     fin?: boolean,
   ): void {
     const at = out.length;
-    out.ensure(14);
-    out.length = at + 14;
+    const guess = headerLength(data.length);
+    out.ensure(guess);
+    out.length = at + guess;
     const n = typeof data === "string"
       ? deflater.compressText(data, out)
       : deflater.compress(data, out);
-    const hl = n <= 125 ? 6 : n <= 65535 ? 8 : 14;
-    if (hl !== 14) out.bytes.copyWithin(at + hl, at + 14, at + 14 + n);
+    const hl = headerLength(n);
+    if (hl !== guess) {
+      if (hl > guess) out.ensure(hl - guess);
+      out.bytes.copyWithin(at + hl, at + guess, at + guess + n);
+    }
     out.length = at;
     const op = typeof data === "string" ? Opcode.Text : Opcode.Binary;
     this.#header(out, RSV1 | op, fin !== false, n, hl - 4);

@@ -9,6 +9,12 @@ import { HandshakeError } from "../../errors.ts";
 import type { ResponseHead } from "../http/head.ts";
 import { hasToken, isToken } from "../http/token.ts";
 import { base64, sha1 } from "./sha1.ts";
+import {
+  acceptDeflateAnswer,
+  type DeflateOffer,
+  type DeflateParams,
+  encodeDeflateOffers,
+} from "./deflate_negotiation.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const encoder = new TextEncoder();
@@ -75,6 +81,11 @@ export interface HandshakeRequest {
   protocols?: readonly string[];
   /** Extra headers. CR, LF, NUL and the names the handshake sets are refused. */
   headers?: Record<string, string> | Iterable<readonly [string, string]>;
+  /**
+   * permessage-deflate offers, in preference order (RFC 7692 §5); none or
+   * empty: the extension is not offered.
+   */
+  perMessageDeflate?: readonly DeflateOffer[];
 }
 
 /**
@@ -194,6 +205,11 @@ export function encodeHandshake(req: HandshakeRequest): Uint8Array {
     checkProtocols(req.protocols);
     s += `Sec-WebSocket-Protocol: ${req.protocols.join(", ")}\r\n`;
   }
+  if (req.perMessageDeflate && req.perMessageDeflate.length > 0) {
+    s += `Sec-WebSocket-Extensions: ${
+      encodeDeflateOffers(req.perMessageDeflate)
+    }\r\n`;
+  }
   const credentials = basicCredentials(url);
   for (const [name, value] of headerEntries(req.headers)) {
     checkHeader(name, value);
@@ -244,20 +260,24 @@ function basicCredentials(url: URL): string | null {
  * @example
  * ```ts
  * import type { HandshakeResult } from "@x/nexus-ws/codec";
- * const r: HandshakeResult = { protocol: "" };
- * console.assert(r.protocol === "");
+ * const r: HandshakeResult = { protocol: "", perMessageDeflate: null };
+ * console.assert(r.protocol === "" && r.perMessageDeflate === null);
  * ```
  */
 export interface HandshakeResult {
   /** The subprotocol the server selected, or `""`. */
   protocol: string;
+  /** The permessage-deflate parameters settled, or `null` when not negotiated. */
+  perMessageDeflate: DeflateParams | null;
 }
 
 /**
  * Validates the server's answer to the handshake: status 101, `Upgrade:
  * websocket`, `Connection: Upgrade`, the right `Sec-WebSocket-Accept`, a
- * subprotocol only if it was offered, and no extension (none is offered).
- * Throws {@link HandshakeError} with the status and headers otherwise.
+ * subprotocol only if it was offered, and no extension but a
+ * permessage-deflate answer that accepts one of `perMessageDeflate` (the
+ * offers made, checked strictly: see `acceptDeflateAnswer`). Throws
+ * {@link HandshakeError} with the status and headers otherwise.
  *
  * @example
  * ```ts
@@ -274,6 +294,7 @@ export function validateHandshake(
   head: ResponseHead,
   key: string,
   protocols: readonly string[],
+  perMessageDeflate?: readonly DeflateOffer[],
 ): HandshakeResult {
   const h = head.headers;
   const err = (msg: string) => new HandshakeError(msg, head.status, h);
@@ -307,18 +328,25 @@ export function validateHandshake(
       }`,
     );
   }
-  const ext = h.get("sec-websocket-extensions");
-  if (ext !== null) {
-    throw err(`Expected no extension (none was offered), got "${ext}"`);
-  }
   const proto = h.getAll("sec-websocket-protocol");
-  if (proto.length === 0) return { protocol: "" };
-  if (proto.length > 1 || !protocols.includes(proto[0])) {
+  if (
+    proto.length > 1 || (proto.length === 1 && !protocols.includes(proto[0]))
+  ) {
     throw err(
       `Expected a subprotocol from the offer [${protocols.join(", ")}], got "${
         proto.join(", ")
       }"`,
     );
   }
-  return { protocol: proto[0] };
+  const ext = h.getAll("sec-websocket-extensions");
+  let deflate: DeflateParams | null;
+  try {
+    deflate = acceptDeflateAnswer(
+      ext.length === 0 ? null : ext.join(", "),
+      perMessageDeflate ?? [],
+    );
+  } catch (e) {
+    throw err((e as Error).message);
+  }
+  return { protocol: proto[0] ?? "", perMessageDeflate: deflate };
 }

@@ -72,6 +72,7 @@ export interface MessageInflaterOptions {
  */
 export class MessageInflater extends DecodedOutput {
   #reset: boolean;
+  #pushed = 0; // compressed bytes of the current message
 
   /** Creates an inflater; throws `RangeError` on a bad option value. */
   constructor(options: MessageInflaterOptions = {}) {
@@ -89,10 +90,12 @@ export class MessageInflater extends DecodedOutput {
   begin(): void {
     if (this.#reset) this.inflater.reset();
     else this.inflater.beginMessage();
+    this.#pushed = 0;
   }
 
   /** Inflates the next compressed bytes of the message (one frame's payload). */
   push(src: Uint8Array, from = 0, to: number = src.length): void {
+    this.#pushed += to - from;
     try {
       this.inflater.push(src, from, to);
     } catch (err) {
@@ -102,6 +105,13 @@ export class MessageInflater extends DecodedOutput {
 
   /** Ends the message: inflates the tail and checks the data is complete. */
   finish(): void {
+    if (this.#pushed === 0) {
+      throw failure(
+        new InflateError(
+          "Expected a compressed message of at least one byte (an empty message compresses to 00, RFC 7692 §7.2.3.6), got an empty payload",
+        ),
+      );
+    }
     this.push(TAIL);
     if (!this.inflater.atBlockBoundary) {
       throw failure(

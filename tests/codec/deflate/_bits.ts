@@ -268,3 +268,18 @@ export class Bits {
 export function flatLitLens(): number[] {
   return Array.from({ length: 286 }, (_, s) => (s < 60 ? 9 : 8));
 }
+
+/**
+ * A bomb: a dynamic block where a 258-byte match costs 2 bits, so `n`
+ * compressed bytes inflate to about 1032 × n.
+ */
+export function bomb(compressedBytes: number): Uint8Array {
+  const lit = new Array(286).fill(0);
+  lit[0] = 2;
+  lit[256] = 2;
+  lit[285] = 1;
+  const b = new Bits().dynamic(true, lit, [1, 1]).literals([0]);
+  const reps = compressedBytes * 4;
+  for (let i = 0; i < reps; i++) b.sym(285).distCode(0);
+  return b.eob().bytes();
+}

@@ -15,7 +15,7 @@ import {
   pattern,
   throwsA,
 } from "../_helpers.ts";
-import { Bits, code, flatLitLens } from "./_bits.ts";
+import { Bits, bomb, code, flatLitLens } from "./_bits.ts";
 import {
   HELLO,
   HELLO_AGAIN,
@@ -578,21 +578,6 @@ Deno.test("a large message grows the buffer and the next small one shrinks it ba
     `grown to ${sizes[1]}`,
   );
 });
-
-/**
- * A bomb: a dynamic block where a 258-byte match costs 2 bits, so `n`
- * compressed bytes inflate to about 1032 × n.
- */
-function bomb(compressedBytes: number): Uint8Array {
-  const lit = new Array(286).fill(0);
-  lit[0] = 2;
-  lit[256] = 2;
-  lit[285] = 1;
-  const b = new Bits().dynamic(true, lit, [1, 1]).literals([0]);
-  const reps = compressedBytes * 4;
-  for (let i = 0; i < reps; i++) b.sym(285).distCode(0);
-  return b.eob().bytes();
-}
 
 Deno.test("a bomb fails at maxOutputSize with InflateLimitError, never allocating past it", () => {
   const kb = bomb(1024); // 1 KiB inflating to 1 MiB

@@ -249,6 +249,7 @@ export class FrameReader {
   #validated = 0; // payload bytes of the current unfinished frame already validated
   #wordsOf: Uint8Array | null = null; // the array #words views
   #words: Uint32Array = NO_WORDS;
+  #aligned = false; // #wordsOf starts on a 4-byte boundary
   // permessage-deflate: the settled parameters, the inflater (made at the
   // first compressed message), inflated bytes of the message validated
   #deflate: DeflateParams | null;
@@ -360,13 +361,13 @@ export class FrameReader {
       const fin = (b0 & 0x80) !== 0;
       this.frames++;
       if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
-      if (text) this.#validateText(b, op, fin, p0, p1);
+      const ascii = text && this.#validateText(b, op, fin, p0, p1);
       if (fin && op !== Opcode.Continuation) {
         this.#pending = frameLen;
         this.payloadBytes = b;
         this.payloadStart = p0;
         this.payloadEnd = p1;
-        this.ascii = text && this.#utf8.ascii;
+        this.ascii = ascii;
         return op;
       }
       const kind = this.#fragment(rb, b, op, fin, p0, p1, frameLen);
@@ -424,22 +425,28 @@ export class FrameReader {
     return op;
   }
 
-  /** Validates the text bytes of a complete data frame not validated yet. */
+  /**
+   * Validates the text bytes of a complete data frame not validated yet;
+   * returns whether the message's text so far is all ASCII. A whole message
+   * in one frame that is all ASCII (the usual tick) is settled by the word
+   * scan alone, without the validator.
+   */
   #validateText(
     b: Uint8Array,
     op: number,
     fin: boolean,
     p0: number,
     p1: number,
-  ): void {
+  ): boolean {
     let from = p0 + this.#validated;
     if (this.#validated === 0 && op !== Opcode.Continuation) {
-      this.#utf8.reset();
       // fast path: a whole-ASCII run needs no state machine
-      if (b.byteOffset % 4 === 0) {
-        if (this.#wordsOf !== b) this.#wordsFor(b);
+      if (this.#wordsOf !== b) this.#wordsFor(b);
+      if (this.#aligned) {
         from = asciiEnd(b, this.#words, from, p1);
+        if (from === p1 && fin) return true;
       }
+      this.#utf8.reset();
     }
     if (from < p1 && !this.#utf8.feed(b, from, p1)) {
       fail(CloseCode.InvalidPayload, BAD_UTF8);
@@ -451,11 +458,18 @@ export class FrameReader {
         "Expected UTF-8 text, got a message ending inside a character",
       );
     }
+    return this.#utf8.ascii;
   }
 
-  /** The 32-bit view of `b` the ASCII fast path reads (made once per array). */
+  /**
+   * The 32-bit view of `b` the ASCII fast path reads (made once per array;
+   * none for an array not aligned on 4 bytes).
+   */
   #wordsFor(b: Uint8Array): void {
-    this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    this.#aligned = b.byteOffset % 4 === 0;
+    this.#words = this.#aligned
+      ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2)
+      : NO_WORDS;
     this.#wordsOf = b;
   }
 

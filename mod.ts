@@ -43,10 +43,16 @@ export {
   type ProxyFailure,
   type ProxyProtocol,
   TimeoutError,
+  WorkerError,
 } from "./src/errors.ts";
 export type { Transport } from "./src/transport.ts";
 export { connect, type ConnectOptions } from "./src/ws/connect.ts";
 export { WsClient } from "./src/ws/client.ts";
+export {
+  connectInWorker,
+  WorkerClient,
+  type WorkerConnectOptions,
+} from "./src/worker/worker_client.ts";
 export type { HeartbeatOptions } from "./src/ws/heartbeat.ts";
 export { Message, OwnedMessage } from "./src/ws/message.ts";
 export { DecodedPayload } from "./src/ws/decoded_payload.ts";

@@ -195,7 +195,7 @@ export const CONNECT_RULES: Rules = {
  * `ws:` and `wss:`, as the WHATWG `WebSocket` constructor does; any other
  * scheme is a `TypeError`.
  */
-function wsUrl(url: string | URL): URL {
+export function wsUrl(url: string | URL): URL {
   let u: URL;
   try {
     u = new URL(url);

@@ -189,6 +189,10 @@ Deno.test("bad options throw RangeError", () => {
     { maxMessageSize: -1 },
     { maxMessageSize: 2 ** 53 },
     { maxMessageSize: NaN },
+    { minBufferCapacity: 255 },
+    { minBufferCapacity: 2048, bufferCapacity: 1024 },
+    { shrinkAfter: -1 },
+    { shrinkAfter: NaN },
   ];
   for (const o of bad) {
     throwsA(() => new ReadBuf(o), RangeError, /^Expected /);
@@ -205,4 +209,81 @@ Deno.test("boundary option values are accepted", () => {
     new ReadBuf({ bufferCapacity: 256, maxReadSize: 1 }).spare().length,
     1,
   );
+});
+
+Deno.test("forRead grows only after a read that filled what it offered (at least a quarter of the buffer)", () => {
+  const rb = new ReadBuf({ minBufferCapacity: 1024, bufferCapacity: 8192 });
+  rb.commit(rb.forRead(0).length - 1); // one byte short: not full
+  rb.consume(rb.length);
+  rb.forRead(1);
+  strictEqual(rb.capacity, 1024);
+  rb.commit(1024); // full
+  rb.consume(rb.length);
+  strictEqual(rb.forRead(2).length, 2048);
+  strictEqual(rb.grows, 1);
+  // unread bytes before compactAt leave a small tail: filling it is no
+  // sign of load
+  rb.commit(2040);
+  rb.consume(1000);
+  const tail = rb.forRead(3);
+  strictEqual(tail.length, 8);
+  rb.commit(8);
+  rb.consume(rb.length);
+  rb.forRead(4);
+  strictEqual(rb.capacity, 2048, "an 8-byte tail filled is not a full read");
+});
+
+Deno.test("forRead never shrinks below the unread bytes: it waits for an empty buffer", () => {
+  const rb = new ReadBuf({
+    minBufferCapacity: 256,
+    bufferCapacity: 4096,
+    shrinkAfter: 10,
+  });
+  for (let t = 0; t < 4; t++) { // a burst: 256 → 4096
+    rb.commit(rb.forRead(t).length);
+    rb.consume(rb.length);
+  }
+  rb.forRead(4);
+  rb.commit(10);
+  rb.consume(10);
+  strictEqual(rb.capacity, 4096);
+  rb.forRead(100); // closes the burst's window: no shrink
+  rb.spare().set([7, 8, 9]);
+  rb.commit(3); // a partial frame stays unread
+  rb.forRead(300); // a quiet window, but bytes are unread
+  strictEqual(rb.capacity, 4096);
+  deepStrictEqual(rb.data(), bytes(7, 8, 9));
+  rb.consume(3);
+  rb.forRead(400); // empty, quiet: back to the minimum
+  strictEqual(rb.capacity, 256);
+  strictEqual(rb.shrinks, 1);
+});
+
+Deno.test("a buffer kept busy at its size does not shrink, however long it runs", () => {
+  const rb = new ReadBuf({
+    minBufferCapacity: 256,
+    bufferCapacity: 4096,
+    shrinkAfter: 10,
+  });
+  for (let t = 0; t < 2000; t += 5) {
+    rb.commit(rb.forRead(t).length); // every read fills the buffer
+    rb.consume(rb.length);
+  }
+  strictEqual(rb.capacity, 4096);
+  strictEqual(rb.shrinks, 0);
+  strictEqual(rb.grows, 4);
+});
+
+Deno.test("shrinkAfter Infinity never shrinks", () => {
+  const rb = new ReadBuf({ minBufferCapacity: 256, shrinkAfter: Infinity });
+  rb.commit(rb.forRead(0).length);
+  rb.consume(rb.length);
+  rb.forRead(1);
+  strictEqual(rb.capacity, 512);
+  for (let t = 2; t < 1e9; t *= 10) {
+    rb.commit(1);
+    rb.consume(1);
+    rb.forRead(t);
+  }
+  strictEqual(rb.capacity, 512);
 });

@@ -279,15 +279,22 @@ async function tick(
     writing: false,
     done: ended.resolve,
   });
-  // The client sends nothing but its close frame: reading spots it leaving.
+  // The client sends nothing but pongs and its close frame: reading spots
+  // it leaving, and its close frame is answered.
   const reading = (async () => {
-    const sink = new Uint8Array(256);
+    const frames = new ClientFrames(conn);
     try {
-      while ((await conn.read(sink)) !== null) { /* discard */ }
+      for (let f = await frames.next(); f !== null; f = await frames.next()) {
+        if (f.op === 0x8) {
+          await writeAll(conn, serverFrame(0x8, f.payload));
+          return;
+        }
+      }
     } catch { /* reset */ }
   })();
-  await Promise.race([ended.promise, reading]);
-  if (countParam !== null) await closeAndLinger(conn).catch(() => {});
+  if (await Promise.race([ended.promise.then(() => true), reading])) {
+    await closeAndLinger(conn).catch(() => {});
+  }
 }
 
 /**

@@ -105,8 +105,8 @@ export class Ring {
       );
     }
     this.#mask = this.capacity - 1;
-    this.#write = Atomics.load(this.words, RING_WRITE);
-    this.#read = Atomics.load(this.words, RING_READ);
+    this.#write = Atomics.load(this.words, RING_WRITE) >>> 0;
+    this.#read = Atomics.load(this.words, RING_READ) >>> 0;
   }
 
   /** The largest payload a record may carry: half the ring less a header. */

@@ -85,8 +85,13 @@ export const WORKER_CONNECT_RULES: Rules = (() => {
 const DEFAULT_RING = 1 << 20;
 const DEFAULT_SEND_RING = 1 << 16;
 
-/** The module the Worker runs. */
-const HOST = new URL("./host.ts", import.meta.url).href;
+/**
+ * The module the Worker runs (`host.ts`). Not public: tests point it at a
+ * module that fails, to see a {@link WorkerError}.
+ */
+export const workerModule = {
+  href: new URL("./host.ts", import.meta.url).href,
+};
 
 /** Options as plain data for the Worker (headers as pairs, URLs as strings). */
 function plainOptions(
@@ -170,7 +175,7 @@ export async function connectInWorker(
     rx: new SharedArrayBuffer(ringBytes(ringSize)),
     tx: new SharedArrayBuffer(ringBytes(sendRingSize)),
   };
-  const worker = new Worker(HOST, { type: "module" });
+  const worker = new Worker(workerModule.href, { type: "module" });
   try {
     const answer = await opened(worker, setup, signal);
     if (answer.type === "failed") throw errorFrom(answer.error);

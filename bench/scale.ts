@@ -131,8 +131,8 @@ const count = (n: number) => Math.round(n).toLocaleString("en-US");
 /** The results as a Markdown table. */
 export function scaleTable(results: ScaleResult[]): string {
   const rows = [
-    "| connections | tick every | client | RSS/conn (after GC) | RSS/conn (live) | RSS/conn without young gen | young gen | heap/conn | external/conn | messages/s (expected) | worst gap | p99 of longest gaps | starved |",
-    "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| connections | tick every | client | process RSS | RSS/conn (after GC) | RSS/conn (live) | RSS/conn without young gen | young gen | heap/conn | external/conn | messages/s (expected) | worst gap | p99 of longest gaps | starved |",
+    "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of results) {
     const expected = r.connections * 1000 / r.every;
@@ -140,6 +140,7 @@ export function scaleTable(results: ScaleResult[]): string {
       r.connections.toLocaleString("en-US"),
       `${r.every} ms`,
       r.client,
+      `${(r.rss / 1048576).toFixed(1)} MiB`,
       `${kib(r.rssPerConnection)} KiB`,
       `${kib(r.rssPerConnectionLive)} KiB`,
       `${kib(r.rssPerConnectionOld)} KiB`,

@@ -61,6 +61,8 @@ export interface ScaleResult {
   connections: number;
   /** The tick period, ms. */
   every: number;
+  /** RSS of the whole process at the end, after a full GC, bytes. */
+  rss: number;
   /** RSS growth per connection after a full GC, bytes. */
   rssPerConnection: number;
   /** RSS growth per connection as it runs (no GC forced before reading), bytes. */
@@ -259,6 +261,7 @@ export async function runJob(job: ScaleJob): Promise<ScaleResult> {
     client: job.client,
     connections: open.length,
     every: job.every,
+    rss: after.rss,
     rssPerConnection: per(after.rss, before.rss),
     rssPerConnectionLive: per(live, before.rss),
     rssPerConnectionOld: per(

@@ -39,6 +39,16 @@ export interface DialOptions {
   caCerts?: string[];
   /** Aborts the connect. */
   signal?: AbortSignal;
+  /** Filled in with how long each stage took, in ms (see {@link DialTiming}). */
+  timing?: DialTiming;
+}
+
+/** How long the stages of a {@link dial} took, in milliseconds. */
+export interface DialTiming {
+  /** Name resolution and the TCP connect (`Deno.connect` does both). */
+  tcp: number;
+  /** The TLS handshake; left as it was for plain TCP. */
+  tls: number;
 }
 
 const DEFAULT_PORTS: Record<string, number> = {
@@ -115,6 +125,7 @@ export async function dial(
   const { signal } = options;
   signal?.throwIfAborted();
   let tcp: Deno.TcpConn;
+  const t0 = performance.now();
   try {
     tcp = await Deno.connect({ hostname, port, signal });
   } catch (err) {
@@ -122,8 +133,13 @@ export async function dial(
     throw connectError(err, hostname, port);
   }
   tcp.setNoDelay(true);
+  const timing = options.timing;
+  const t1 = performance.now();
+  if (timing !== undefined) timing.tcp = t1 - t0;
   if (!isSecure(url)) return tcp;
-  return await startTls(tcp, hostname, port, options);
+  const tls = await startTls(tcp, hostname, port, options);
+  if (timing !== undefined) timing.tls = performance.now() - t1;
+  return tls;
 }
 
 /** TLS over `tcp`, handshake done; closes `tcp` on failure or abort. */

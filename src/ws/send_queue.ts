@@ -31,8 +31,8 @@ interface Waiting {
   encode: () => void;
   resolve: (p: Promise<void>) => void;
   reject: (e: unknown) => void;
-  /** Queued while pacing was on: it waits for its slot too. */
-  paced: boolean;
+  /** The pacing interval when it was queued (0: not paced): it waits for its slot. */
+  pace: number;
 }
 
 /** Writes all of `bytes[0, len)`. */
@@ -109,7 +109,7 @@ export class SendQueue {
   admits(): boolean {
     return this.#waiting.length === 0 &&
       this.#out.length + this.#inFlight <= this.#max &&
-      (this.#paceMs === 0 || this.#takeSlot());
+      (this.#paceMs === 0 || this.#takeSlot(this.#paceMs));
   }
 
   /**
@@ -120,11 +120,11 @@ export class SendQueue {
     this.#paceMs = interval;
   }
 
-  /** Takes the pacing slot if it has come. */
-  #takeSlot(): boolean {
+  /** Takes the pacing slot if it has come; the next one is `interval` ms later. */
+  #takeSlot(interval: number): boolean {
     const now = performance.now();
     if (now < this.#nextSlot) return false;
-    this.#nextSlot = now + this.#paceMs;
+    this.#nextSlot = now + interval;
     return true;
   }
 
@@ -150,12 +150,12 @@ export class SendQueue {
    * the buffered bytes are under the mark. Resolves once written.
    */
   wait(encode: () => void): Promise<void> {
-    const paced = this.#paceMs !== 0;
+    const pace = this.#paceMs;
     const p = new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ encode, resolve, reject, paced });
+      this.#waiting.push({ encode, resolve, reject, pace });
     });
     p.catch(() => {}); // a send nobody awaits must not become an unhandled rejection
-    if (paced && !this.#writing) this.#pump();
+    if (pace !== 0 && !this.#writing) this.#pump();
     return p;
   }
 
@@ -178,7 +178,8 @@ export class SendQueue {
   #pump(): void {
     const q = this.#waiting;
     while (q.length > 0 && this.underMark()) {
-      if (q[0].paced && !this.#takeSlot()) {
+      const pace = q[0].pace;
+      if (pace !== 0 && !this.#takeSlot(pace)) {
         this.#armPace();
         return;
       }

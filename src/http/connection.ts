@@ -308,6 +308,7 @@ export class HttpConnection {
   #staleRetries = 0;
   #startedAt = 0; // the request in flight, or the last one
   #endedAt = 0;
+  #lastLatency = -1;
   #reused = false; // the current socket has completed a response before
   #lastUsed = 0;
   #deadline = 0;
@@ -396,7 +397,7 @@ export class HttpConnection {
       staleRetries: this.#staleRetries,
       busy: this.#busy,
       connected: this.#transport !== null,
-      lastLatency: this.#endedAt === 0 ? null : this.#endedAt - this.#startedAt,
+      lastLatency: this.#lastLatency < 0 ? null : this.#lastLatency,
     };
   }
 
@@ -529,6 +530,7 @@ export class HttpConnection {
     this.#deadline = 0;
     if (onAbort) signal!.removeEventListener("abort", onAbort);
     this.#endedAt = performance.now();
+    this.#lastLatency = this.#endedAt - this.#startedAt;
     if (this.#transport !== null) {
       this.#lastUsed = this.#endedAt;
       if (this.#idleTimeout > 0 && this.#timer === undefined) {

@@ -449,6 +449,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Reads `ws` to its end, discarding messages and the outcome. */
+async function drain(ws: WsClient): Promise<void> {
+  try {
+    while ((await ws.recv()) !== null) { /* discard */ }
+  } catch { /* the outcome is in closeCode */ }
+}
+
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
@@ -680,8 +687,14 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         } catch (e) {
           error = asError(e);
         }
+        if (this.#stop !== null) {
+          // Stopped while this read was pending: the connection's close()
+          // left the reading to it, so read on to the end (discarding), and
+          // give the feed's outcome, not a message after close().
+          if (msg !== null) await drain(ws);
+          continue;
+        }
         if (msg !== null) return msg;
-        if (this.#stop !== null) continue;
         if (!ws.closed) {
           // recv() refused the call (someone else is reading feed.ws): a bug.
           if (error instanceof TypeError) throw error;
@@ -803,6 +816,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     }
     this.#ac.abort();
     const ws = this.#ws, pending = this.#pending;
+    if (ws !== null) this.#n.uptime += performance.now() - this.#openedAt;
     this.#ws = null;
     pending?.terminate();
     this.#closing = Promise.all([

@@ -36,8 +36,13 @@ export {
   HttpLimitError,
   HttpProtocolError,
   NetworkError,
+  type NetworkPeer,
   type NetworkStage,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorInit,
+  type ProxyFailure,
+  type ProxyProtocol,
   StaleFeedError,
   TimeoutError,
 } from "./src/errors.ts";

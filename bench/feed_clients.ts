@@ -23,7 +23,12 @@
  * @module
  */
 
-import { connect, type ConnectOptions, type WsClient } from "../mod.ts";
+import {
+  connect,
+  type ConnectOptions,
+  type Transport,
+  type WsClient,
+} from "../mod.ts";
 
 /** What a receive loop saw. */
 export interface FeedResult {
@@ -406,6 +411,8 @@ const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
  * No WebSocket at all: the handshake by hand, then plain `conn.read()` into
  * a 256 KiB buffer until the server's close frame, counting bytes. This is
  * the ceiling the feed server and the loopback can deliver to one reader.
+ * `open` opens the connection to `127.0.0.1:port` (default: `Deno.connect`;
+ * e.g. a tunnel through a proxy).
  * `bytes` is every byte after the handshake response (frames + close frame);
  * `messages` is estimated as `bytes / frameBytes`.
  */
@@ -413,8 +420,10 @@ export async function recvRawTcp(
   port: number,
   path: string,
   frameBytes: number,
+  open: () => Promise<Transport> = () =>
+    Deno.connect({ hostname: "127.0.0.1", port }),
 ): Promise<FeedResult> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await open();
   try {
     await conn.write(
       new TextEncoder().encode(

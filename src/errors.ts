@@ -275,17 +275,34 @@ export class HttpLimitError extends HttpProtocolError {
 export type NetworkStage = "dns" | "connect" | "tls" | "io";
 
 /**
+ * Which end a {@link NetworkError} names: the `"origin"` (the URL's host,
+ * whether dialed directly or through a tunnel) or the `"proxy"` the
+ * connection goes through.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkPeer } from "@x/nexus-ws";
+ * const blame = (peer: NetworkPeer) => peer === "proxy" ? "check the proxy" : "check the venue";
+ * console.assert(blame("proxy") === "check the proxy");
+ * ```
+ */
+export type NetworkPeer = "origin" | "proxy";
+
+/**
  * The network failed: the host name did not resolve, the connection was
  * refused, the host was unreachable, TLS verification failed, or the
  * socket broke. The same class for WebSocket and HTTP; `host` and `port`
- * say what was dialed and `cause` keeps the runtime's original error (e.g.
- * `Deno.errors.ConnectionRefused`).
+ * say what was dialed, `peer` whether that is the origin or the proxy (the
+ * message then says "proxy"), and `cause` keeps the runtime's original
+ * error (e.g. `Deno.errors.ConnectionRefused`).
  *
  * @example
  * ```ts
  * import { NetworkError } from "@x/nexus-ws";
  * const err = new NetworkError("connect", "127.0.0.1", 1, { cause: new Error("Connection refused") });
- * console.assert(err.port === 1 && err.message.includes("127.0.0.1:1"));
+ * console.assert(err.port === 1 && err.peer === "origin" && err.message.includes("127.0.0.1:1"));
+ * const proxy = new NetworkError("connect", "10.0.0.1", 3128, { peer: "proxy" });
+ * console.assert(proxy.message.startsWith("Expected a TCP connection to proxy 10.0.0.1:3128"));
  * ```
  */
 export class NetworkError extends Error {
@@ -295,16 +312,20 @@ export class NetworkError extends Error {
   readonly host: string;
   /** The port that was dialed. */
   readonly port: number;
+  /** Whether `host:port` is the origin's or the proxy's: see {@link NetworkPeer}. */
+  readonly peer: NetworkPeer;
   /**
-   * Creates a network error. The message names the stage, `host:port` and
-   * the cause's message; `detail` replaces the cause's message when given.
+   * Creates a network error. The message names the stage, `host:port` (as
+   * the proxy's when `peer` is `"proxy"`) and the cause's message;
+   * `detail` replaces the cause's message when given.
    */
   constructor(
     stage: NetworkStage,
     host: string,
     port: number,
-    options?: ErrorOptions & { detail?: string },
+    options?: ErrorOptions & { detail?: string; peer?: NetworkPeer },
   ) {
+    const peer = options?.peer ?? "origin";
     const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     const cause = options?.cause;
     const got = options?.detail ??
@@ -313,11 +334,17 @@ export class NetworkError extends Error {
         : cause === undefined
         ? "a failure"
         : String(cause));
-    super(`${EXPECTED[stage]} ${where}, got ${got}`, options);
+    super(
+      `${EXPECTED[stage]} ${
+        peer === "proxy" ? "proxy " : ""
+      }${where}, got ${got}`,
+      options,
+    );
     this.name = "NetworkError";
     this.stage = stage;
     this.host = host;
     this.port = port;
+    this.peer = peer;
   }
 }
 
@@ -327,3 +354,107 @@ const EXPECTED: Record<NetworkStage, string> = {
   tls: "Expected a verified TLS session with",
   io: "Expected the connection to stay up with",
 };
+
+/**
+ * The proxy protocol a {@link ProxyError} comes from: `"http"` (HTTP
+ * CONNECT, through an `http://` or `https://` proxy) or `"socks5"`
+ * (`socks5://` and `socks5h://`).
+ *
+ * @example
+ * ```ts
+ * import type { ProxyProtocol } from "@x/nexus-ws";
+ * const p: ProxyProtocol = "socks5";
+ * console.assert(p === "socks5");
+ * ```
+ */
+export type ProxyProtocol = "http" | "socks5";
+
+/**
+ * What went wrong with the proxy:
+ *
+ * - `"auth"`: it wants credentials, or refused the ones sent (HTTP 407, or
+ *   401 as some proxies answer; SOCKS5 "no acceptable method", a failed
+ *   RFC 1929 sub-negotiation);
+ * - `"refused"`: it answered and would not open the tunnel (any other
+ *   non-2xx HTTP status, a SOCKS5 reply code other than 0);
+ * - `"protocol"`: its answer was not valid for the protocol (not HTTP, a
+ *   bad status line, a 1xx, an endless head, a wrong SOCKS version, a method
+ *   that was not offered, a bad address type, the stream ending early,
+ *   bytes before a TLS origin's handshake).
+ *
+ * @example
+ * ```ts
+ * import type { ProxyFailure } from "@x/nexus-ws";
+ * const retry = (f: ProxyFailure) => f === "refused";
+ * console.assert(!retry("auth"));
+ * ```
+ */
+export type ProxyFailure = "auth" | "refused" | "protocol";
+
+/**
+ * The fields of a {@link ProxyError}.
+ *
+ * @example
+ * ```ts
+ * import type { ProxyErrorInit } from "@x/nexus-ws";
+ * const init: ProxyErrorInit = { proxy: "127.0.0.1:3128", protocol: "http", failure: "refused", status: 403 };
+ * console.assert(init.status === 403);
+ * ```
+ */
+export interface ProxyErrorInit {
+  /** The proxy's `host:port` (IPv6 in brackets). Never credentials. */
+  proxy: string;
+  /** Which proxy protocol failed. */
+  protocol: ProxyProtocol;
+  /** The kind of failure. */
+  failure: ProxyFailure;
+  /** The HTTP status of the proxy's answer, when it sent a status line. */
+  status?: number;
+  /** The SOCKS5 reply code (RFC 1928 §6), when the proxy sent a reply. */
+  reply?: number;
+}
+
+/**
+ * A proxy refused to open the tunnel, asked for credentials, or answered
+ * something that is not its protocol. Carries the proxy's `host:port` and
+ * the HTTP `status` or SOCKS5 `reply` code it answered; never the
+ * credentials (not in the message, not in a field, not in the `cause`).
+ *
+ * A proxy that cannot be reached at all is a {@link NetworkError} with
+ * `peer` `"proxy"`, not this one.
+ *
+ * @example
+ * ```ts
+ * import { ProxyError } from "@x/nexus-ws";
+ * const err = new ProxyError("Expected the proxy to open a tunnel, got 407", {
+ *   proxy: "127.0.0.1:3128",
+ *   protocol: "http",
+ *   failure: "auth",
+ *   status: 407,
+ * });
+ * console.assert(err.status === 407 && err.reply === undefined && err.failure === "auth");
+ * ```
+ */
+export class ProxyError extends Error {
+  /** The proxy's `host:port` (IPv6 in brackets). */
+  readonly proxy: string;
+  /** `"http"` (CONNECT) or `"socks5"`. */
+  readonly protocol: ProxyProtocol;
+  /** `"auth"`, `"refused"` or `"protocol"`: see {@link ProxyFailure}. */
+  readonly failure: ProxyFailure;
+  /** The HTTP status the proxy answered, when it sent a status line. */
+  readonly status?: number;
+  /** The SOCKS5 reply code (RFC 1928 §6), when the proxy sent a reply. */
+  readonly reply?: number;
+
+  /** Creates a proxy error; `options.cause` keeps the underlying error. */
+  constructor(message: string, init: ProxyErrorInit, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProxyError";
+    this.proxy = init.proxy;
+    this.protocol = init.protocol;
+    this.failure = init.failure;
+    if (init.status !== undefined) this.status = init.status;
+    if (init.reply !== undefined) this.reply = init.reply;
+  }
+}

@@ -205,7 +205,7 @@ export function check(options: unknown, rules: Rules, where: string): void {
   for (const key in options) {
     if (!Object.hasOwn(options, key)) continue;
     const rule = rules[key];
-    const prefix = where.endsWith(")") ? "" : `${where}.`;
+    const prefix = prefixOf(where);
     if (rule === undefined || !Object.hasOwn(rules, key)) {
       const hint = closest(key, Object.keys(rules));
       throw new TypeError(
@@ -216,6 +216,33 @@ export function check(options: unknown, rules: Rules, where: string): void {
     }
     const value = (options as Record<string, unknown>)[key];
     if (value !== undefined) rule(value, prefix + key);
+  }
+}
+
+/** What option names are prefixed with in messages: none for a call's options. */
+function prefixOf(where: string): string {
+  return where.endsWith(")") ? "" : `${where}.`;
+}
+
+/**
+ * Throws `TypeError` unless every option in `names` is given (not
+ * `undefined`): for options a call cannot do without. Run after
+ * {@link check}, with the same `where`.
+ */
+export function required(
+  options: unknown,
+  names: readonly string[],
+  where: string,
+): void {
+  const o = options as Record<string, unknown> | null | undefined;
+  for (const name of names) {
+    if (o?.[name] === undefined) {
+      throw new TypeError(
+        `Expected option "${
+          prefixOf(where)
+        }${name}" to be given, got undefined`,
+      );
+    }
   }
 }
 

@@ -5,8 +5,11 @@
  * @module
  */
 
-import { NetworkError } from "./errors.ts";
 import { describe, type Rule, strings } from "./options.ts";
+import type { ProxyUrl } from "./codec/proxy/url.ts";
+import { proxyFromEnvironment } from "./proxy.ts";
+import { connectTcp, startTls } from "./socket.ts";
+import { openTunnel } from "./tunnel.ts";
 
 /**
  * The smallest duplex the clients need: what `Deno.Conn` already is. Pass
@@ -39,15 +42,23 @@ export interface DialOptions {
   caCerts?: string[];
   /** Aborts the connect. */
   signal?: AbortSignal;
+  /**
+   * The proxy to tunnel through, `false` for none; `undefined`: the
+   * environment's (read at each dial).
+   */
+  proxy?: ProxyUrl | false;
   /** Filled in with how long each stage took, in ms (see {@link DialTiming}). */
   timing?: DialTiming;
 }
 
 /** How long the stages of a {@link dial} took, in milliseconds. */
 export interface DialTiming {
-  /** Name resolution and the TCP connect (`Deno.connect` does both). */
+  /**
+   * Name resolution and the TCP connect (`Deno.connect` does both); through
+   * a proxy, everything up to the tunnel being open.
+   */
   tcp: number;
-  /** The TLS handshake; left as it was for plain TCP. */
+  /** The TLS handshake with the origin; left as it was for plain TCP. */
   tls: number;
 }
 
@@ -98,23 +109,15 @@ export const caCertsRule: Rule = (v, name) => {
 };
 
 /**
- * The runtime's error for a failed dial as a {@link NetworkError}: a
- * failed name lookup is `"dns"`, anything else from `Deno.connect` is
- * `"connect"`.
- */
-function connectError(err: unknown, host: string, port: number): NetworkError {
-  const dns = err instanceof Error &&
-    !(err instanceof Deno.errors.ConnectionRefused) &&
-    /lookup|resolve|name or service|nodename|no address/i.test(err.message);
-  return new NetworkError(dns ? "dns" : "connect", host, port, { cause: err });
-}
-
-/**
- * Opens a TCP connection (TLS for `wss:` / `https:`, verified against the
- * system roots plus `caCerts`, SNI = the URL host, handshake completed
- * before this resolves) with Nagle disabled. Failures are
- * {@link NetworkError}s naming the host and port; an abort rejects with the
- * signal's reason.
+ * Opens a connection to the URL's origin: directly, or through the proxy
+ * of `options.proxy` (or, when that is `undefined`, of the environment:
+ * see `src/proxy.ts`). TCP with Nagle disabled; for `wss:` / `https:`,
+ * TLS verified against the system roots plus `caCerts`, SNI = the URL
+ * host, handshake completed before this resolves, inside the tunnel as on
+ * a direct connection. Failures are {@link NetworkError}s naming the host
+ * and port (the proxy's, with `peer` `"proxy"`, when the proxy cannot be
+ * reached) or `ProxyError`s; an abort rejects with the signal's reason (see
+ * `openTunnel` for a timeout on the proxy leg).
  */
 export async function dial(
   url: URL,
@@ -124,55 +127,24 @@ export async function dial(
   const hostname = hostnameOf(url);
   const { signal } = options;
   signal?.throwIfAborted();
-  let tcp: Deno.TcpConn;
+  const secure = isSecure(url);
+  const proxy = options.proxy ?? proxyFromEnvironment(url);
   const t0 = performance.now();
-  try {
-    tcp = await Deno.connect({ hostname, port, signal });
-  } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    throw connectError(err, hostname, port);
-  }
-  tcp.setNoDelay(true);
-  const timing = options.timing;
-  const t1 = performance.now();
+  const conn = proxy
+    ? await openTunnel(proxy, hostname, port, secure, options)
+    : await connectTcp(hostname, port, signal, "origin");
+  const timing = options.timing, t1 = performance.now();
   if (timing !== undefined) timing.tcp = t1 - t0;
-  if (!isSecure(url)) return tcp;
-  const tls = await startTls(tcp, hostname, port, options);
+  if (!secure) return conn;
+  const tcp = conn as Deno.TcpConn;
+  const tls = await startTls(
+    tcp,
+    hostname,
+    port,
+    options.caCerts,
+    signal,
+    "origin",
+  );
   if (timing !== undefined) timing.tls = performance.now() - t1;
   return tls;
-}
-
-/** TLS over `tcp`, handshake done; closes `tcp` on failure or abort. */
-async function startTls(
-  tcp: Deno.TcpConn,
-  hostname: string,
-  port: number,
-  options: DialOptions,
-): Promise<Deno.TlsConn> {
-  const { signal } = options;
-  let conn: Deno.Conn = tcp;
-  const onAbort = () => close(conn);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const tls = await Deno.startTls(tcp, {
-      hostname,
-      caCerts: options.caCerts,
-    });
-    conn = tls;
-    signal?.throwIfAborted();
-    await tls.handshake();
-    return tls;
-  } catch (err) {
-    close(conn);
-    if (signal?.aborted) throw signal.reason;
-    throw new NetworkError("tls", hostname, port, { cause: err });
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-function close(t: Transport): void {
-  try {
-    t.close();
-  } catch { /* already closed */ }
 }

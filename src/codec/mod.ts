@@ -20,6 +20,10 @@ export {
   HttpLimitError,
   HttpProtocolError,
   ProtocolError,
+  ProxyError,
+  type ProxyErrorInit,
+  type ProxyFailure,
+  type ProxyProtocol,
 } from "../errors.ts";
 export { ReadBuf, type ReadBufOptions } from "./read_buf.ts";
 export { HeaderList } from "./http/header_list.ts";
@@ -53,12 +57,6 @@ export {
   type HandshakeResult,
   validateHandshake,
 } from "./ws/handshake.ts";
-export {
-  ProxyError,
-  type ProxyErrorInit,
-  type ProxyFailure,
-  type ProxyProtocol,
-} from "./proxy/errors.ts";
 export {
   type ProxyCredentials,
   ProxyHandshake,

@@ -22,6 +22,8 @@ import {
   ResponseReader,
 } from "../codec/http/response.ts";
 import { dial, hostnameOf, portOf, type Transport } from "../transport.ts";
+import { parseProxyOption } from "../proxy.ts";
+import { abortError } from "../tunnel.ts";
 import { HttpResponse } from "./response.ts";
 import { CONNECTION_RULES, REQUEST_RULES } from "./rules.ts";
 import { type HttpShortcuts, installShortcuts } from "./shortcuts.ts";
@@ -80,6 +82,19 @@ export interface HttpConnectionOptions
    * flight, are {@link NetworkError}s of stage `"io"`.
    */
   dial?: (url: URL, signal: AbortSignal) => Transport | Promise<Transport>;
+  /**
+   * The proxy every socket is tunneled through: `http://[user:pass@]host:port`
+   * (HTTP CONNECT, Basic `Proxy-Authorization`), `https://…` (TLS to the
+   * proxy; `http:` origins only), `socks5://` (the name is resolved here)
+   * or `socks5h://` (the proxy resolves it), with RFC 1929 credentials. For
+   * `https:` the TLS session to the origin runs inside the tunnel, verified
+   * as on a direct connection; keep-alive and the stale retry work through
+   * the tunnel as on a direct socket. `false`: connect directly, whatever
+   * the environment says. Default: from `HTTPS_PROXY` / `HTTP_PROXY` /
+   * `ALL_PROXY` / `NO_PROXY` when the process may read them, at each dial
+   * (see docs/proxies.md). Not with `dial`.
+   */
+  proxy?: string | URL | false;
 }
 
 /**
@@ -271,7 +286,8 @@ export interface HttpConnection extends HttpShortcuts {}
  * bad request fields → a `TypeError` / `RangeError` rejection, before
  * anything is sent; a failed dial, TLS handshake or socket →
  * {@link NetworkError} (with `host`, `port`, `stage` and the runtime's
- * error as `cause`); a response the codec refuses → {@link HttpProtocolError}
+ * error as `cause`; `peer` `"proxy"` when the proxy cannot be reached); a
+ * proxy that refuses the tunnel → `ProxyError`; a response the codec refuses → {@link HttpProtocolError}
  * (the socket is closed); the bound `timeout` → {@link TimeoutError}; an
  * abort → the signal's reason.
  *
@@ -357,10 +373,16 @@ export class HttpConnection {
       host: this.origin.host,
       headers: options.headers,
     });
+    if (options.dial !== undefined && options.proxy !== undefined) {
+      throw new TypeError(
+        'Expected option "dial" or option "proxy", got both (a custom dial opens its own sockets, so it cannot go through the proxy)',
+      );
+    }
     const caCerts = options.caCerts;
+    const proxy = parseProxyOption(options.proxy);
     this.#customDial = options.dial !== undefined;
     this.#dialer = options.dial ??
-      ((url, signal) => dial(url, { caCerts, signal }));
+      ((url, signal) => dial(url, { caCerts, signal, proxy }));
   }
 
   /** Whether a request is in flight. */
@@ -645,7 +667,9 @@ export class HttpConnection {
       this.#cacheEmptyView();
       return t;
     } catch (err) {
-      if (this.#abortReason !== undefined) throw this.#abortReason;
+      if (this.#abortReason !== undefined) {
+        throw abortError(this.#abortReason, err);
+      }
       throw this.#dialError(err);
     } finally {
       this.#dialAbort = null;

@@ -18,6 +18,7 @@ import { READ_BUF_RULES } from "../codec/read_buf.ts";
 import { REQUEST_INIT_RULES } from "../codec/http/request.ts";
 import { RESPONSE_LIMIT_RULES } from "../codec/http/response.ts";
 import { caCertsRule } from "../transport.ts";
+import { proxyRule } from "../proxy.ts";
 
 /** `HttpConnectionOptions`. */
 export const CONNECTION_RULES: Rules = {
@@ -31,6 +32,7 @@ export const CONNECTION_RULES: Rules = {
   idleTimeout: ms,
   retryStale: boolean,
   dial: func,
+  proxy: proxyRule,
 };
 
 /** `ClientPoolOptions`. */

@@ -274,55 +274,72 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    */
   tryRecv(): Message | undefined {
     const msg = this.#msg;
+    if (this.#readOwner === NOBODY && this.#life.phase <= Phase.CloseSent) {
+      const op = this.#parse();
+      if (op === Opcode.Text || op === Opcode.Binary) {
+        lend(msg);
+        return msg;
+      }
+    }
     revoke(msg);
-    if (this.#readOwner !== NOBODY || this.#life.phase > Phase.CloseSent) {
-      return undefined;
-    }
-    const op = this.#parse();
-    if (op === Opcode.Text || op === Opcode.Binary) {
-      lend(msg);
-      return msg;
-    }
     return undefined;
   }
 
   /**
-   * Parses on until a message (the reused `Message` is set up: returns its
-   * opcode), a close frame (the lifecycle moves: returns `Opcode.Close`),
-   * or the end of the buffered bytes (`NEED_MORE`). Pings and pongs met on
-   * the way are handled. A protocol violation fails the connection and
-   * returns `NEED_MORE`.
+   * Parses the buffered bytes: a message's opcode (the reused `Message` is
+   * set up), `NEED_MORE`, or `Opcode.Close` (the lifecycle has moved). A
+   * protocol violation fails the connection and gives `NEED_MORE`; an error
+   * thrown by an `onPing` / `onPong` callback is rethrown.
    */
   #parseFrames(): number {
-    const reader = this.#reader;
+    let op: number;
     try {
-      for (;;) {
-        const op = reader.next(this.#rb);
-        if (op === Opcode.Text) {
-          this.#msg.type = "text";
-          this.#messagesIn++;
-          return op;
-        }
-        if (op === Opcode.Binary) {
-          this.#msg.type = "binary";
-          this.#messagesIn++;
-          return op;
-        }
-        if (op === Opcode.Ping || op === Opcode.Pong) this.#control(op);
-        else {
-          if (op === Opcode.Close) {
-            this.#on(Event.ServerClose, {
-              code: reader.closeCode,
-              reason: reader.closeReason,
-            });
-          }
-          return op;
-        }
-      }
+      op = this.#next();
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.#on(Event.ProtocolError, { error: err });
-      return NEED_MORE;
+      return this.#parseError(err);
+    }
+    if (op === Opcode.Close) this.#serverClose();
+    return op;
+  }
+
+  /** A parse failed: the connection fails (a violation) or the callback's error goes on. */
+  #parseError(err: unknown): number {
+    revoke(this.#msg); // the previous message's frame is consumed
+    if (!(err instanceof ProtocolError)) throw err;
+    this.#on(Event.ProtocolError, { error: err });
+    return NEED_MORE;
+  }
+
+  /** The server's close frame: the lifecycle moves (our echo is sent). */
+  #serverClose(): void {
+    const reader = this.#reader;
+    this.#on(Event.ServerClose, {
+      code: reader.closeCode,
+      reason: reader.closeReason,
+    });
+  }
+
+  /**
+   * Parses on until a message (sets the `Message` type, returns its
+   * opcode), a close frame, or the end of the buffered bytes; pings and
+   * pongs met on the way are handled. Throws the reader's errors.
+   */
+  #next(): number {
+    const reader = this.#reader, rb = this.#rb;
+    for (;;) {
+      const op = reader.next(rb);
+      if (op === Opcode.Text) {
+        this.#msg.type = "text";
+        this.#messagesIn++;
+        return op;
+      }
+      if (op === Opcode.Binary) {
+        this.#msg.type = "binary";
+        this.#messagesIn++;
+        return op;
+      }
+      if (op !== Opcode.Ping && op !== Opcode.Pong) return op;
+      this.#control(op);
     }
   }
 

@@ -50,7 +50,10 @@ import {
   type AppPingReply,
 } from "./app_heartbeat.ts";
 import { HEARTBEAT_RULES, type HeartbeatOptions } from "./heartbeat.ts";
-import { writeAll } from "./send_queue.ts";
+import { writeAll } from "../socket.ts";
+import { parseProxyOption, proxyRule } from "../proxy.ts";
+import type { ProxyUrl } from "../codec/proxy/url.ts";
+import { abortError } from "../tunnel.ts";
 import { type ClientConfig, WsClient } from "./client.ts";
 
 /**
@@ -76,6 +79,18 @@ export interface ConnectOptions extends ReadBufOptions {
   caCerts?: string[];
   /** Run over this transport instead of dialing the URL (the URL still gives Host and path). */
   transport?: Transport;
+  /**
+   * The proxy to tunnel through: `http://[user:pass@]host:port` (HTTP
+   * CONNECT, Basic `Proxy-Authorization`), `https://…` (TLS to the proxy;
+   * `ws:` URLs only), `socks5://` (the name is resolved here) or
+   * `socks5h://` (the proxy resolves it), with RFC 1929 credentials. For
+   * `wss:` the TLS session to the origin runs inside the tunnel, verified
+   * as on a direct connection. `false`: connect directly, whatever the
+   * environment says. Default: from `HTTPS_PROXY` / `HTTP_PROXY` /
+   * `ALL_PROXY` / `NO_PROXY` when the process may read them (see
+   * docs/proxies.md). Not with `transport`.
+   */
+  proxy?: string | URL | false;
   /** Most frames a message may arrive in. Default 131072. */
   maxFragments?: number;
   /** Largest handshake response head. Default 16384. */
@@ -172,6 +187,7 @@ export const CONNECT_RULES: Rules = {
   origin: string,
   caCerts: caCertsRule,
   transport: transportRule,
+  proxy: proxyRule,
   maxFragments: integer(1),
   maxHeadSize: integer(64),
   autoPong: boolean,
@@ -224,12 +240,18 @@ interface Plan {
   reader: FrameReader;
   heads: HeadReader;
   handshakeTimeout: number;
+  proxy: ProxyUrl | false | undefined;
   cfg: ClientConfig;
 }
 
 /** Checks the options and prepares the handshake: throws before any I/O. */
 function plan(url: string | URL, options: ConnectOptions): Plan {
   check(options, CONNECT_RULES, "connect()");
+  if (options.transport !== undefined && options.proxy !== undefined) {
+    throw new TypeError(
+      'Expected option "transport" or option "proxy", got both (a given transport is not dialed, so it cannot go through a proxy)',
+    );
+  }
   const u = wsUrl(url);
   const key = generateKey();
   const protocols = options.protocols ?? [];
@@ -253,6 +275,7 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
     }),
     heads: new HeadReader({ maxHeadSize: options.maxHeadSize ?? 16384 }),
     handshakeTimeout: options.handshakeTimeout ?? 10000,
+    proxy: parseProxyOption(options.proxy),
     cfg: {
       autoPong: options.autoPong ?? true,
       onPing: options.onPing,
@@ -317,9 +340,12 @@ async function io<T>(p: Plan, call: () => Promise<T>): Promise<T> {
  *
  * Bad options throw `TypeError` / `RangeError` before anything is dialed.
  * A failed dial (DNS, refused, unreachable, TLS) rejects with
- * {@link NetworkError}; a refused handshake with {@link HandshakeError};
- * the bound is `handshakeTimeout` ({@link TimeoutError}); an abort rejects
- * with the signal's reason.
+ * {@link NetworkError} (with `peer` `"proxy"` when the proxy cannot be
+ * reached); a proxy that refuses the tunnel with `ProxyError`; a
+ * refused handshake with {@link HandshakeError}; the bound is
+ * `handshakeTimeout`, proxy leg included ({@link TimeoutError}, naming the
+ * proxy and the step when the proxy stalls); an abort rejects with the
+ * signal's reason.
  *
  * @example
  * ```ts ignore
@@ -357,6 +383,7 @@ export async function connect(
     transport ??= await dial(p.url, {
       caCerts: options.caCerts,
       signal: ac.signal,
+      proxy: p.proxy,
       timing,
     });
     ac.signal.throwIfAborted();
@@ -368,7 +395,7 @@ export async function connect(
     try {
       transport?.close();
     } catch { /* already closed */ }
-    if (ac.signal.aborted) throw ac.signal.reason;
+    if (ac.signal.aborted) throw abortError(ac.signal.reason, err);
     throw err;
   } finally {
     clearTimeout(timer);

@@ -9,6 +9,7 @@
  */
 
 import { WriteBuf } from "../codec/ws/frame_writer.ts";
+import { writeAll } from "../socket.ts";
 import type { Transport } from "../transport.ts";
 
 interface Deferred {
@@ -33,20 +34,6 @@ interface Waiting {
   reject: (e: unknown) => void;
   /** The pacing interval when it was queued (0: not paced): it waits for its slot. */
   pace: number;
-}
-
-/** Writes all of `bytes[0, len)`. */
-export async function writeAll(
-  t: Transport,
-  bytes: Uint8Array,
-  len: number,
-): Promise<void> {
-  let off = 0;
-  while (off < len) {
-    off += await t.write(
-      off === 0 && len === bytes.length ? bytes : bytes.subarray(off, len),
-    );
-  }
 }
 
 /**

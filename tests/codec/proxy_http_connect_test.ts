@@ -177,27 +177,27 @@ Deno.test("CONNECT refuses bad targets, options and limits", () => {
   throwsA(
     () => new HttpConnect({ ...TARGET, proxy: 3128 as unknown as string }),
     TypeError,
-    /proxy to be a string/,
+    /option "proxy" to be a string/,
   );
   throwsA(
     () => new HttpConnect({ ...TARGET, maxHeadSize: 10 }),
     RangeError,
-    /maxHeadSize to be an integer >= 64, got 10/,
+    /option "maxHeadSize" to be an integer in \[64, .*got 10/,
   );
   throwsA(
     () => new HttpConnect({ ...TARGET, maxHeaders: -1 }),
     RangeError,
-    /maxHeaders to be an integer >= 0, got -1/,
+    /option "maxHeaders" to be an integer in \[0, .*got -1/,
   );
   throwsA(
     () => new HttpConnect({ ...TARGET, maxHeaders: "8" as unknown as number }),
     TypeError,
-    /maxHeaders to be a number, got string/,
+    /option "maxHeaders" to be a number, got a string/,
   );
   throwsA(
     () => new HttpConnect({ ...TARGET, port: "443" as unknown as number }),
     TypeError,
-    /port to be a number, got string/,
+    /option "port" to be a number, got a string/,
   );
   throwsA(
     () =>
@@ -215,7 +215,7 @@ Deno.test("CONNECT refuses bad targets, options and limits", () => {
         credentials: { username: "u", password: 7 } as never,
       }),
     TypeError,
-    /credentials.password to be a string, got number/,
+    /option "credentials.password" to be a string, got the number 7/,
   );
   equal(request({ hostname: "x".repeat(255) }).length > 255 * 2, true);
 });
@@ -388,29 +388,44 @@ Deno.test("CONNECT answered with a 1xx is a protocol failure", () => {
   }
 });
 
-Deno.test("CONNECT answered with bytes that cannot start HTTP fails at the first wrong byte", () => {
-  const cases: [Uint8Array, string][] = [
-    [bytes([5, 0]), "05 (a SOCKS5 proxy? use socks5://)"],
+Deno.test("CONNECT answered with bytes that cannot start HTTP fails at the first wrong byte, with a hint for SOCKS5 and TLS", () => {
+  const hinted: [Uint8Array, string][] = [
+    [bytes([5, 0]), "0x05 first (a SOCKS5 proxy? use socks5://)"],
     [
       bytes([0x16, 3, 1, 0, 0x2a]),
-      "16 (a TLS server? use https:// for a TLS proxy)",
+      "0x16 first (a TLS server? use https:// for a TLS proxy)",
     ],
-    [bytes("SSH-2.0-OpenSSH_9.2\r\n"), "53"],
-    [bytes([0]), "00"],
-    [bytes("HTTP/2 200\r\n\r\n"), "48 54 54 50 2f 32"],
-    [bytes("http/1.1 200 OK\r\n\r\n"), "68"],
-    [bytes("\r\nHTTP/1.1 200 OK\r\n\r\n"), "0d"],
   ];
-  for (const [b, shown] of cases) {
+  for (const [b, shown] of hinted) {
     const run = answer(b);
+    equal(run.error?.failure, "protocol");
+    equal(
+      run.error!.message,
+      `Expected an HTTP/1.x answer to CONNECT from proxy 127.0.0.1:3128, got ${shown}`,
+    );
+    ok(run.error!.cause!.startsWith('Expected a status line "HTTP/1.x NNN'));
+  }
+  const quoted: [Uint8Array, string][] = [
+    [bytes("SSH-2.0-OpenSSH_9.2\r\n"), '"S"'],
+    [bytes([0]), '"\\u0000"'],
+    [bytes("HTTP/2 200\r\n\r\n"), '"HTTP/2"'],
+    [bytes("http/1.1 200 OK\r\n\r\n"), '"h"'],
+  ];
+  for (const [b, shown] of quoted) {
+    const run = answer(b);
+    const reader = `Expected a status line "HTTP/1.x NNN reason", got ${shown}`;
     deepStrictEqual(run.error, {
       failure: "protocol",
       proxy: PROXY,
       message:
-        `Expected an HTTP/1.x answer to CONNECT from proxy 127.0.0.1:3128, got bytes that cannot start one: ${shown}`,
-      cause: null,
+        `Expected a valid answer to CONNECT from proxy 127.0.0.1:3128: ${reader}`,
+      cause: reader,
     });
   }
+});
+
+Deno.test("CONNECT answered after empty lines opens, as the head reader allows them", () => {
+  equal(answer("\r\nHTTP/1.1 200 OK\r\n\r\n").step, "open");
 });
 
 Deno.test("CONNECT answered with a bad status line or header is a protocol failure with the head reader's error as cause", () => {
@@ -535,4 +550,16 @@ Deno.test("CONNECT never shows credentials a hostile proxy echoes into a bad lin
       }
     }
   }
+});
+
+Deno.test("CONNECT says what it waits for, for timeout messages", () => {
+  const hs = new HttpConnect(TARGET);
+  equal(hs.waiting, "");
+  hs.output();
+  equal(hs.waiting, "the answer to CONNECT example.com:443");
+  const rb = new ReadBuf({ bufferCapacity: 256 });
+  rb.push(bytes("HTTP/1.1 200 OK\r\n\r\n"));
+  hs.read(rb);
+  equal(hs.waiting, "");
+  equal(hs.protocol, "http");
 });

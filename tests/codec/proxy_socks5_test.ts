@@ -397,3 +397,51 @@ Deno.test("SOCKS5 feeds a whole exchange that arrived at once, one message at a 
   deepStrictEqual(writes, [GREETING_AUTH, AUTH, CONNECT_V4]);
   deepStrictEqual(rb.data(), bytes("t"));
 });
+
+Deno.test("SOCKS5 says what it waits for at each step, for timeout messages", () => {
+  const hs = new Socks5Connect({ ...TARGET, credentials: CREDS });
+  const rb = new ReadBuf({ bufferCapacity: 256 });
+  const seen = [hs.waiting];
+  hs.output();
+  seen.push(hs.waiting);
+  rb.push(bytes([5, 2]));
+  hs.read(rb);
+  hs.output();
+  seen.push(hs.waiting);
+  rb.push(bytes([1, 0]));
+  hs.read(rb);
+  hs.output();
+  seen.push(hs.waiting);
+  rb.push(OK_V4);
+  hs.read(rb);
+  seen.push(hs.waiting);
+  deepStrictEqual(seen, [
+    "",
+    "the method selection (2 bytes)",
+    "the authentication status (2 bytes)",
+    "the reply to CONNECT",
+    "",
+  ]);
+  equal(hs.protocol, "socks5");
+});
+
+Deno.test("SOCKS5 requires proxy, hostname and port", () => {
+  for (const name of ["proxy", "hostname", "port"] as const) {
+    const options: Partial<Socks5ConnectOptions> = { ...TARGET };
+    delete options[name];
+    throwsA(
+      () => new Socks5Connect(options as Socks5ConnectOptions),
+      TypeError,
+      new RegExp(`option "${name}" to be given, got undefined`),
+    );
+  }
+  throwsA(
+    () =>
+      new Socks5Connect({
+        ...TARGET,
+        credentials: { username: "bot" } as never,
+      }),
+    TypeError,
+    /option "credentials.password" to be given/,
+  );
+});

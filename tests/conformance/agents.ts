@@ -5,12 +5,22 @@
  *
  * - `nexus`: this module's client (`connect()` from `mod.ts`).
  * - `native`: Deno's built-in `WebSocket`, for comparison.
- * - `ws`: the npm `ws` package, for comparison and to cross-check the harness.
+ * - `ws`: the npm `ws` package as it ships (it offers
+ *   `permessage-deflate; client_max_window_bits`, and compresses every
+ *   message but those under 1 KiB when its context takeover is off), for
+ *   comparison and to cross-check the harness.
+ * - `ws-offers`: npm `ws` making, in each compression case, the offer
+ *   Autobahn's own client makes there (the case's `clientOffers`, the first
+ *   one: `ws` makes a single offer), and compressing every message.
+ *
+ * Every agent gets the case it runs ({@link AgentCase}): an agent with
+ * permessage-deflate options can configure its offer from it.
  *
  * @module
  */
 
 import { connect } from "../../mod.ts";
+import type { DeflateOffer } from "./deflate_params.ts";
 
 /** What the client itself reported at the end of a case. */
 export interface AgentOutcome {
@@ -30,8 +40,21 @@ export interface AgentRun {
   kill(): void;
 }
 
+/** What an agent knows about the case it runs. */
+export interface AgentCase {
+  /** Autobahn case number. */
+  id: string;
+  /**
+   * For compression cases, the offers Autobahn's own client makes in this
+   * case (in order of preference); null for the other cases. Autobahn's
+   * fuzzing server accepts whatever the client offers that the case's
+   * accept rule allows, so an agent may also make its usual offer.
+   */
+  deflateOffers: DeflateOffer[] | null;
+}
+
 /** Starts a client on a case URL. */
-export type Agent = (url: string) => AgentRun;
+export type Agent = (url: string, kase: AgentCase) => AgentRun;
 
 const MiB = 1024 * 1024;
 
@@ -45,8 +68,12 @@ function describe(err: unknown): string {
   return String(err);
 }
 
-/** This module's client. */
-export const nexus: Agent = (url) => {
+/**
+ * This module's client. `connect()` has no permessage-deflate option yet:
+ * once it has, configure it here from `kase.deflateOffers` (or the client's
+ * default offer), and add categories 12 and 13 to the golden file.
+ */
+export const nexus: Agent = (url, _kase) => {
   let client: Awaited<ReturnType<typeof connect>> | null = null;
   let killed = false;
   const done = (async (): Promise<AgentOutcome> => {
@@ -127,37 +154,67 @@ export const native: Agent = (url) => {
   };
 };
 
-/** The npm `ws` client (loaded on first use). */
-export const ws: Agent = (url) => {
-  let sock: { terminate(): void } | null = null;
-  let killed = false;
-  const done = (async (): Promise<AgentOutcome> => {
-    const { default: WebSocket } = await import("ws");
-    const s = new WebSocket(url, {
-      maxPayload: 64 * MiB,
-      perMessageDeflate: false,
-    });
-    sock = s;
-    if (killed) s.terminate();
-    let error: string | null = null;
-    return await new Promise<AgentOutcome>((resolve) => {
-      s.on("message", (data: Uint8Array, isBinary: boolean) => {
-        s.send(data, { binary: isBinary }, () => {});
-      });
-      s.on("error", (err: Error) => {
-        error = describe(err);
-      });
-      s.on("close", (code: number) => resolve({ error, closeCode: code }));
-    });
-  })();
+/** npm `ws` options equivalent to one of Autobahn's offers (compressing every message). */
+export function wsDeflateOptions(offer: DeflateOffer): Record<string, unknown> {
   return {
-    done,
-    kill() {
-      killed = true;
-      sock?.terminate();
-    },
+    threshold: 0,
+    clientNoContextTakeover: offer.acceptNoContextTakeover,
+    clientMaxWindowBits: offer.acceptMaxWindowBits,
+    serverNoContextTakeover: offer.requestNoContextTakeover,
+    ...(offer.requestMaxWindowBits
+      ? { serverMaxWindowBits: offer.requestMaxWindowBits }
+      : {}),
   };
-};
+}
+
+/** An npm `ws` client with `perMessageDeflate` options chosen per case (loaded on first use). */
+function wsAgent(
+  deflate: (kase: AgentCase) => boolean | Record<string, unknown>,
+): Agent {
+  return (url, kase) => {
+    let sock: { terminate(): void } | null = null;
+    let killed = false;
+    const done = (async (): Promise<AgentOutcome> => {
+      const { default: WebSocket } = await import("ws");
+      const s = new WebSocket(url, {
+        maxPayload: 64 * MiB,
+        perMessageDeflate: deflate(kase),
+      });
+      sock = s;
+      if (killed) s.terminate();
+      let error: string | null = null;
+      return await new Promise<AgentOutcome>((resolve) => {
+        s.on("message", (data: Uint8Array, isBinary: boolean) => {
+          s.send(data, { binary: isBinary }, () => {});
+        });
+        s.on("error", (err: Error) => {
+          error = describe(err);
+        });
+        s.on("close", (code: number) => resolve({ error, closeCode: code }));
+      });
+    })();
+    return {
+      done,
+      kill() {
+        killed = true;
+        sock?.terminate();
+      },
+    };
+  };
+}
+
+/** The npm `ws` client as it ships (its default permessage-deflate offer). */
+export const ws: Agent = wsAgent(() => true);
+
+/** The npm `ws` client making Autobahn's client offer of each compression case. */
+export const wsOffers: Agent = wsAgent((kase) =>
+  kase.deflateOffers ? wsDeflateOptions(kase.deflateOffers[0]) : true
+);
 
 /** Agents by name. */
-export const AGENTS: Record<string, Agent> = { nexus, native, ws };
+export const AGENTS: Record<string, Agent> = {
+  nexus,
+  native,
+  ws,
+  "ws-offers": wsOffers,
+};

@@ -11,10 +11,23 @@
  * @module
  */
 
+import type {
+  DeflateAcceptor,
+  DeflateOffer,
+  DeflateParams,
+} from "./deflate_params.ts";
 import { equalBytes } from "./wire.ts";
 
-/** Grade of the behaviour. */
-export type Behavior = "OK" | "NON-STRICT" | "INFORMATIONAL" | "FAILED";
+/**
+ * Grade of the behaviour. `UNIMPLEMENTED`: the case needs a feature the
+ * client did not negotiate (permessage-deflate in 12.x and 13.x).
+ */
+export type Behavior =
+  | "OK"
+  | "NON-STRICT"
+  | "INFORMATIONAL"
+  | "UNIMPLEMENTED"
+  | "FAILED";
 
 /** Grade of the close. */
 export type CloseBehavior =
@@ -51,6 +64,8 @@ export interface CaseSession {
   readonly wasClean: boolean;
   readonly remoteCloseCode: number | null;
   readonly txFrameStats: Record<number, number>;
+  /** The permessage-deflate parameters negotiated in the handshake, or null. */
+  readonly perMessageCompress: DeflateParams | null;
   autoFragmentSize: number;
   sendFrame(spec: SendFrameSpec): void;
   sendMessage(
@@ -99,6 +114,21 @@ export interface CaseHooks {
   afterGrade?(c: Case): void;
 }
 
+/** How a compression case (12.x, 13.x) negotiates permessage-deflate. */
+export interface CaseDeflate {
+  /** How the server answers the client's offers (Autobahn's `SERVER_ACCEPT`). */
+  accept: DeflateAcceptor;
+  /** A description of `accept`, as Autobahn's docstring gives it. */
+  acceptDescription: string;
+  /**
+   * The offers Autobahn's own client makes in this case (`CLIENT_OFFERS`,
+   * used when Autobahn tests servers). Agents may make them to cover the
+   * server-side parameters; Autobahn's testee client always offers
+   * `permessage-deflate; client_no_context_takeover; client_max_window_bits`.
+   */
+  clientOffers: DeflateOffer[];
+}
+
 /** A case's static description. */
 export interface CaseDef {
   /** Autobahn case number, e.g. `"6.4.1"`. */
@@ -106,6 +136,8 @@ export interface CaseDef {
   description: string;
   expectation: string;
   hooks: CaseHooks;
+  /** Only for compression cases. */
+  deflate?: CaseDeflate;
 }
 
 function eventsEqual(a: CaseEvent[], b: CaseEvent[]): boolean {

@@ -1,8 +1,10 @@
 /**
- * The 301 client-side cases of Autobahn|Testsuite's categories 1 to 7, 9 and
- * 10, re-created by behaviour: what the server sends (octet for octet, with
- * the same write chopping and delays), what it expects back, and how the
- * connection must end. Case numbers and order are Autobahn's.
+ * The 517 client-side cases of Autobahn|Testsuite: categories 1 to 7, 9 and
+ * 10 (301 cases, defined here) and the permessage-deflate categories 12 and
+ * 13 (216 cases, `cases_deflate.ts`), re-created by behaviour: what the
+ * server sends (octet for octet, with the same write chopping and delays),
+ * what it expects back, and how the connection must end. Case numbers and
+ * order are Autobahn's.
  *
  * @module
  */
@@ -10,6 +12,7 @@
 import type { Case, CaseDef, CaseEvent, CaseHooks } from "./case.ts";
 import { bytes, Close, equalBytes, repeatTo, utf8 } from "./wire.ts";
 import { utf8Groups } from "./utf8_sequences.ts";
+import { deflateCases } from "./cases_deflate.ts";
 
 const NORMAL = Close.NORMAL;
 const PROTOCOL_ERROR = Close.PROTOCOL_ERROR;
@@ -36,7 +39,25 @@ export const CATEGORIES: Record<string, string> = {
   "7": "Close Handling",
   "9": "Limits/Performance",
   "10": "Auto-Fragmentation",
+  "12": "WebSocket Compression (different payloads)",
+  "13": "WebSocket Compression (different parameters)",
 };
+
+/** The categories without an extension (what every client can be graded on). */
+export const CORE_CATEGORIES: readonly string[] = [
+  "1",
+  "2",
+  "3",
+  "4",
+  "5",
+  "6",
+  "7",
+  "9",
+  "10",
+];
+
+/** The permessage-deflate categories. */
+export const DEFLATE_CATEGORIES: readonly string[] = ["12", "13"];
 
 /** Autobahn subcategory names (those it names). */
 export const SUBCATEGORIES: Record<string, string> = {
@@ -1275,6 +1296,10 @@ export function cmpId(a: string, b: string): number {
   }
   return 0;
 }
+
+// ------------------------------------------------------------------ 12, 13 Compression
+
+defs.push(...deflateCases(SUBCATEGORIES));
 
 defs.sort((a, b) => cmpId(a.id, b.id));
 

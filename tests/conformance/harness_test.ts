@@ -11,12 +11,15 @@ import type { Agent } from "./agents.ts";
 import { CASES } from "./cases.ts";
 import { laxAgent } from "./lax_client.ts";
 import { runCases } from "./runner.ts";
+import { GOLDEN_FILE, REPORTS_DIR, runFiles } from "./run_files.ts";
 import { acceptKey } from "./server.ts";
+import { fragmentFrames } from "./session.ts";
 import { utf8Groups } from "./utf8_sequences.ts";
 import {
   encodeFrame,
   FrameParser,
   isValidUtf8,
+  type ParsedFrame,
   repeatTo,
   unmaskInPlace,
 } from "./wire.ts";
@@ -169,4 +172,125 @@ Deno.test("A client whose opening handshake the server refuses is graded FAILED 
     await grade(laxAgent({ badHandshake: true }), "1.1.1"),
     "FAILED / FAILED",
   );
+});
+
+/** Grades `id` with a rule-abiding client and returns the data frames the server sent. */
+async function dataFrames(
+  id: string,
+): Promise<{ grade: string; frames: ParsedFrame[] }> {
+  const frames: ParsedFrame[] = [];
+  const outcome = await grade(
+    laxAgent({
+      onFrame(f) {
+        if (f.opcode <= 2) {
+          // Keep the 4 MiB cases light: only the shape of each frame counts here.
+          frames.push({ ...f, payload: f.payload.subarray(0, 0) });
+        }
+      },
+    }),
+    id,
+  );
+  return { grade: outcome, frames };
+}
+
+Deno.test("Fragmented messages end with an empty FIN frame when the fragment size divides the length, as Autobahn sends them", async () => {
+  // Autobahn's sendMessage ends a message only when the next fragment would
+  // pass its end: n octets in fragments of f is n / f full frames plus an
+  // empty final continuation frame whenever f divides n (and n > f).
+  const cases: Array<[string, number, number, string]> = [
+    ["6.2.3", 29, 30, "OK / OK"],
+    ["6.2.4", 11, 12, "OK / OK"],
+    ["6.3.2", 20, 21, "OK / OK"],
+    ["9.3.1", 4 * 1024 * 1024, 65537, "OK / OK"],
+    ["9.4.1", 4 * 1024 * 1024, 65537, "OK / OK"],
+    ["9.3.8", 4 * 1024 * 1024, 5, "OK / OK"],
+    ["9.4.9", 4 * 1024 * 1024, 1, "OK / OK"],
+  ];
+  for (const [id, octets, count, grade] of cases) {
+    const got = await dataFrames(id);
+    assert.equal(got.grade, grade, id);
+    assert.equal(got.frames.length, count, `${id}: frames on the wire`);
+    assert.equal(
+      got.frames.reduce((n, f) => n + f.length, 0),
+      octets,
+      `${id}: payload octets`,
+    );
+    const last = got.frames[count - 1];
+    assert.equal(last.fin, true, `${id}: the last frame has FIN`);
+    assert.ok(
+      got.frames.slice(0, -1).every((f) => !f.fin),
+      `${id}: only the last frame has FIN`,
+    );
+    if (count > 1) {
+      assert.equal(last.opcode, 0, `${id}: the last frame is a continuation`);
+      assert.equal(last.length, 0, `${id}: the last frame is empty`);
+    }
+  }
+});
+
+Deno.test("The fragmenter cuts exactly like Autobahn's sendMessage loop", () => {
+  assert.deepEqual(fragmentFrames(5, 2), [[0, 2], [2, 4], [4, 5]]);
+  assert.deepEqual(fragmentFrames(4, 2), [[0, 2], [2, 4], [4, 4]]);
+  assert.deepEqual(fragmentFrames(65536, 1300).length, 51);
+  assert.throws(() => fragmentFrames(4, 0), RangeError);
+});
+
+Deno.test("A conformance run writes only files git ignores, unless asked to update the tracked ones", async () => {
+  const rules = (await Deno.readTextFile(new URL(".gitignore", REPORTS_DIR)))
+    .split("\n").map((l) => l.trim());
+  assert.ok(rules.includes("*"), "the reports directory ignores all files");
+  const tracked = rules.filter((l) => l.startsWith("!")).map((l) => l.slice(1))
+    .filter((n) => n !== ".gitignore");
+  const name = (u: URL) => u.pathname.split("/").pop()!;
+  const inReports = (u: URL) =>
+    u.href.startsWith(REPORTS_DIR.href) &&
+    !u.href.slice(REPORTS_DIR.href.length).includes("/");
+  for (const agent of ["nexus", "ws", "native"]) {
+    const plain = runFiles({ agent, stamp: "2026-01-01T000000-000Z" });
+    assert.equal(plain.golden, undefined);
+    assert.equal(plain.summary, undefined);
+    for (const u of [plain.json, plain.latest]) {
+      assert.ok(inReports(u), u.href);
+      assert.ok(!tracked.includes(name(u)), `${name(u)} is not tracked`);
+    }
+  }
+  const update = runFiles({ agent: "nexus", stamp: "x", updateGolden: true });
+  assert.equal(update.golden?.href, GOLDEN_FILE.href);
+  assert.ok(tracked.includes(name(update.summary!)));
+  const ws = runFiles({ agent: "ws", stamp: "x", writeReport: true });
+  assert.ok(tracked.includes(name(ws.summary!)));
+  assert.equal(ws.golden, undefined);
+});
+
+Deno.test("The conformance command writes its report where it is told and nowhere else", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        `--allow-write=${out}`,
+        new URL("run.ts", import.meta.url).pathname,
+        "--cases",
+        "2.1,7.7.1",
+        "--quiet",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(run.stdout) +
+      new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 0, text);
+    assert.match(text, /Every outcome matches golden\.json\./);
+    const names = [];
+    for await (const e of Deno.readDir(out)) names.push(e.name);
+    assert.equal(names.length, 2, names.join(", "));
+    assert.ok(names.includes("nexus-latest.md"));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

@@ -7,7 +7,13 @@
  */
 
 import type { Agent, AgentOutcome } from "./agents.ts";
-import { concat, encodeFrame, FrameParser, Utf8Check } from "./wire.ts";
+import {
+  concat,
+  encodeFrame,
+  FrameParser,
+  type ParsedFrame,
+  Utf8Check,
+} from "./wire.ts";
 
 /** Which rules the lax client keeps. */
 export interface LaxOptions {
@@ -21,6 +27,12 @@ export interface LaxOptions {
   closeReply?: "echo" | "1001" | "drop";
   /** Send a handshake the server must refuse (version 8). */
   badHandshake?: boolean;
+  /** Called with every complete frame the server sent (to count frames on the wire). */
+  onFrame?(frame: ParsedFrame): void;
+  /** A `Sec-WebSocket-Extensions` request header (the client cannot inflate: it only offers). */
+  extensions?: string;
+  /** Called with the server's response head. */
+  onResponse?(head: string): void;
 }
 
 const encoder = new TextEncoder();
@@ -68,7 +80,11 @@ export function laxAgent(options: LaxOptions = {}): Agent {
         await c.write(encoder.encode(
           `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n` +
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-            `Sec-WebSocket-Version: ${options.badHandshake ? 8 : 13}\r\n\r\n`,
+            `Sec-WebSocket-Version: ${options.badHandshake ? 8 : 13}\r\n` +
+            (options.extensions !== undefined
+              ? `Sec-WebSocket-Extensions: ${options.extensions}\r\n`
+              : "") +
+            "\r\n",
         ));
         const parser = new FrameParser();
         let head: Uint8Array = new Uint8Array(0);
@@ -86,10 +102,12 @@ export function laxAgent(options: LaxOptions = {}): Agent {
             const end = new TextDecoder().decode(head).indexOf("\r\n\r\n");
             if (end < 0) continue;
             handshaken = true;
+            options.onResponse?.(new TextDecoder().decode(head.slice(0, end)));
             chunk = head.slice(end + 4);
           }
           parser.push(chunk);
           for (let ev = parser.next(); ev !== null; ev = parser.next()) {
+            if ("frame" in ev) options.onFrame?.(ev.frame);
             if (closeSent && !("frame" in ev && ev.frame.opcode === 8)) {
               continue;
             }

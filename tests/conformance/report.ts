@@ -7,9 +7,11 @@
 import { CATEGORIES, categoryOf } from "./cases.ts";
 import { type CaseReport, isStrictPass } from "./runner.ts";
 
-/** The golden file: the expected grade of every case. */
+/** The golden file: the expected grade of every case of the categories it covers. */
 export interface Golden {
   agent: string;
+  /** The categories it covers (every case of them is in `cases`). */
+  categories: string[];
   cases: Record<string, { behavior: string; behaviorClose: string }>;
 }
 
@@ -22,7 +24,12 @@ export interface GoldenDiff {
 
 const outcome = (b: string, c: string) => `${b} / ${c}`;
 
-/** Compares reports with the golden file (cases missing from either side count too). */
+/**
+ * Compares reports with the golden file. `ids`: the cases that were meant to
+ * run (default: every case in the golden file); those outside the golden
+ * file's categories are not compared, those inside it count when missing
+ * from either side.
+ */
 export function compareGolden(
   golden: Golden,
   reports: CaseReport[],
@@ -30,7 +37,9 @@ export function compareGolden(
 ): GoldenDiff[] {
   const diffs: GoldenDiff[] = [];
   const byId = new Map(reports.map((r) => [r.id, r]));
+  const covered = new Set(golden.categories);
   for (const id of ids ?? Object.keys(golden.cases)) {
+    if (!covered.has(categoryOf(id))) continue;
     const g = golden.cases[id];
     const r = byId.get(id);
     const expected = g
@@ -44,14 +53,15 @@ export function compareGolden(
 
 /** Serializes a golden file: one case a line, so a change of outcome is a one-line diff. */
 export function formatGolden(agent: string, reports: CaseReport[]): string {
+  const categories = [...new Set(reports.map((r) => categoryOf(r.id)))];
   const lines = reports.map((r) =>
     `    ${JSON.stringify(r.id)}: { "behavior": ${
       JSON.stringify(r.behavior)
     }, "behaviorClose": ${JSON.stringify(r.behaviorClose)} }`
   );
-  return `{\n  "agent": ${JSON.stringify(agent)},\n  "cases": {\n${
-    lines.join(",\n")
-  }\n  }\n}\n`;
+  return `{\n  "agent": ${JSON.stringify(agent)},\n  "categories": ${
+    JSON.stringify(categories).replaceAll(",", ", ")
+  },\n  "cases": {\n${lines.join(",\n")}\n  }\n}\n`;
 }
 
 /** Counts per category for the summary table. */
@@ -62,6 +72,7 @@ export interface CategoryRow {
   ok: number;
   nonStrict: number;
   informational: number;
+  unimplemented: number;
   failed: number;
   closeOk: number;
   closeInformational: number;
@@ -80,6 +91,7 @@ export function categoryRows(reports: CaseReport[]): CategoryRow[] {
     ok: 0,
     nonStrict: 0,
     informational: 0,
+    unimplemented: 0,
     failed: 0,
     closeOk: 0,
     closeInformational: 0,
@@ -100,6 +112,7 @@ export function categoryRows(reports: CaseReport[]): CategoryRow[] {
       if (r.behavior === "OK") x.ok++;
       else if (r.behavior === "NON-STRICT") x.nonStrict++;
       else if (r.behavior === "INFORMATIONAL") x.informational++;
+      else if (r.behavior === "UNIMPLEMENTED") x.unimplemented++;
       else x.failed++;
       if (r.behaviorClose === "OK") x.closeOk++;
       else if (r.behaviorClose === "INFORMATIONAL") x.closeInformational++;
@@ -144,6 +157,7 @@ export function categoryTableMarkdown(reports: CaseReport[]): string {
     "OK",
     "NON-STRICT",
     "INFORMATIONAL",
+    "UNIMPLEMENTED",
     "FAILED",
     "Close OK",
     "Close INFO",
@@ -157,6 +171,7 @@ export function categoryTableMarkdown(reports: CaseReport[]): string {
     String(r.ok),
     String(r.nonStrict),
     String(r.informational),
+    String(r.unimplemented),
     String(r.failed),
     String(r.closeOk),
     String(r.closeInformational),
@@ -176,14 +191,13 @@ export function categoryTableMarkdown(reports: CaseReport[]): string {
     "r",
     "r",
     "r",
+    "r",
   ], rows);
 }
 
 /** Cases that are not plain OK/OK (or carry notes), as a Markdown table; "" when none. */
 export function oddCasesMarkdown(reports: CaseReport[]): string {
-  const odd = reports.filter((r) =>
-    !isStrictPass(r) || r.behavior === "INFORMATIONAL" || r.notes
-  );
+  const odd = reports.filter(isOdd);
   if (odd.length === 0) return "";
   return markdownTable(
     ["Case", "Behaviour", "Close", "Result", "Close result"],
@@ -198,9 +212,50 @@ export function oddCasesMarkdown(reports: CaseReport[]): string {
   );
 }
 
+/** Whether a case is listed on its own: not a plain pass, and not one of the many UNIMPLEMENTED (counted instead). */
+function isOdd(r: CaseReport): boolean {
+  return r.behavior !== "UNIMPLEMENTED" &&
+    (!isStrictPass(r) || r.behavior === "INFORMATIONAL" || !!r.notes);
+}
+
+/** A sentence on the UNIMPLEMENTED cases; "" when none. */
+function unimplementedNote(reports: CaseReport[]): string {
+  const n = reports.filter((r) => r.behavior === "UNIMPLEMENTED");
+  if (n.length === 0) return "";
+  return `${n.length} case(s) UNIMPLEMENTED: no permessage-deflate was negotiated (${
+    n.filter((r) => r.behaviorClose === "OK").length
+  } of them closed properly).`;
+}
+
+const ratio = (wire: number, app: number) =>
+  app === 0 ? "-" : (wire / app).toFixed(3);
+
+/** The compression cases: duration, what was negotiated, and compressed over uncompressed octets each way. */
+export function compressionMarkdown(reports: CaseReport[]): string {
+  const rows = reports.filter((r) =>
+    r.traffic && r.behavior !== "UNIMPLEMENTED"
+  );
+  if (rows.length === 0) return "";
+  return markdownTable(
+    ["Case", "Grade", "Duration", "Negotiated", "Ratio sent", "Ratio echoed"],
+    ["l", "l", "r", "l", "r", "r"],
+    rows.map((r) => {
+      const t = r.traffic!;
+      return [
+        r.id,
+        `${r.behavior} / ${r.behaviorClose}`,
+        `${r.duration} ms`,
+        `\`${r.deflate ?? "none"}\``,
+        ratio(t.outgoingOctetsWebSocketLevel, t.outgoingOctetsAppLevel),
+        ratio(t.incomingOctetsWebSocketLevel, t.incomingOctetsAppLevel),
+      ];
+    }),
+  );
+}
+
 /** Durations of the cases Autobahn reports times for (9.x), as a Markdown table. */
 export function timingMarkdown(reports: CaseReport[]): string {
-  const timed = reports.filter((r) => r.reportTime);
+  const timed = reports.filter((r) => r.reportTime && !r.traffic);
   if (timed.length === 0) return "";
   return markdownTable(
     ["Case", "Grade", "Duration"],
@@ -216,11 +271,22 @@ export function summaryMarkdown(reports: CaseReport[]): string {
   const parts = [categoryTableMarkdown(reports)];
   const odd = oddCasesMarkdown(reports);
   if (odd) parts.push("Cases not graded OK in both behaviour and close:", odd);
+  const unimplemented = unimplementedNote(reports);
+  if (unimplemented) parts.push(unimplemented);
   const timing = timingMarkdown(reports);
   if (timing) {
     parts.push(
       "Durations of the limits/performance cases (case start to TCP close):",
       timing,
+    );
+  }
+  const compression = compressionMarkdown(reports);
+  if (compression) {
+    parts.push(
+      "Compression cases: duration, the permessage-deflate response, and " +
+        "message octets on the wire over octets before compression, for " +
+        "what the server sent and for what the client echoed:",
+      compression,
     );
   }
   return parts.join("\n\n") + "\n";
@@ -235,6 +301,7 @@ export function summaryText(reports: CaseReport[]): string {
     "OK",
     "NON-STR",
     "INFO",
+    "UNIMPL",
     "FAILED",
     "Close OK",
     "Close INFO",
@@ -248,6 +315,7 @@ export function summaryText(reports: CaseReport[]): string {
     String(r.ok),
     String(r.nonStrict),
     String(r.informational),
+    String(r.unimplemented),
     String(r.failed),
     String(r.closeOk),
     String(r.closeInformational),
@@ -268,8 +336,10 @@ export function summaryText(reports: CaseReport[]): string {
     }
     out.push(fmt(d));
   });
+  const unimplemented = unimplementedNote(reports);
+  if (unimplemented) out.push(unimplemented);
   for (const r of reports) {
-    if (!isStrictPass(r) || r.behavior === "INFORMATIONAL" || r.notes) {
+    if (isOdd(r)) {
       out.push(
         `  ${
           r.id.padEnd(8)

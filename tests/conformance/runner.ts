@@ -9,6 +9,7 @@ import type { Agent, AgentOutcome } from "./agents.ts";
 import type { Behavior, CaseDef, CaseEvent, CloseBehavior } from "./case.ts";
 import { CASES } from "./cases.ts";
 import { FuzzingServer, type ServerCaseRun } from "./server.ts";
+import type { TrafficStats } from "./session.ts";
 import { preview } from "./wire.ts";
 
 /** The recorded outcome of one case. */
@@ -30,6 +31,10 @@ export interface CaseReport {
   remoteCloseCode: number | null;
   remoteCloseReason: string | null;
   client: AgentOutcome;
+  /** Compression cases: the permessage-deflate response the server sent (null: none). */
+  deflate?: string | null;
+  /** Compression cases: message octets before and after compression, each way. */
+  traffic?: TrafficStats;
   notes?: string[];
   /** Only for cases not graded OK (or INFORMATIONAL) in both. */
   expected?: Record<string, string[]>;
@@ -81,7 +86,10 @@ export async function runCases(
     for (const def of options.cases ?? CASES) {
       const n = index.get(def.id)!;
       const graded = server.expect(n);
-      const run = options.agent(server.caseUrl(n, options.agentName));
+      const run = options.agent(server.caseUrl(n, options.agentName), {
+        id: def.id,
+        deflateOffers: def.deflate?.clientOffers ?? null,
+      });
       // The case ends when its connection is gone and graded. Backstops: the
       // client giving up without a graded connection (its handshake failed),
       // and a hard bound on the whole case (the case's own timers normally
@@ -168,6 +176,10 @@ export async function runCases(
         remoteCloseReason: s.remoteCloseReason,
         client,
       };
+      if (def.deflate) {
+        report.deflate = s.perMessageCompress?.response ?? null;
+        report.traffic = { ...s.trafficStats };
+      }
       if (c.notes.length > 0) report.notes = c.notes;
       if (
         !isStrictPass(report) || c.behavior === "INFORMATIONAL" ||

@@ -8,6 +8,11 @@
  */
 
 import type { CaseDef } from "./case.ts";
+import {
+  type DeflateParams,
+  negotiated,
+  parseOffers,
+} from "./deflate_params.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { concat } from "./wire.ts";
 
@@ -251,6 +256,19 @@ export class FuzzingServer {
         error ??= `Case ${tuple ?? n} not found`;
       }
     }
+    // Every case parses the client's permessage-deflate offers, and a bad
+    // one refuses the handshake (Autobahn's succeedHandshake); only the
+    // compression cases accept one.
+    let pmce: DeflateParams | null = null;
+    if (error === null && typeof req !== "string") {
+      try {
+        const offers = parseOffers(req.headers.get("sec-websocket-extensions"));
+        const accept = this.#options.cases[index - 1].deflate?.accept(offers);
+        if (accept) pmce = negotiated(accept);
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    }
     if (error !== null || typeof req === "string") {
       const body = encoder.encode(`${error}\n`);
       try {
@@ -272,14 +290,22 @@ export class FuzzingServer {
     }
     const accept = await acceptKey(req.headers.get("sec-websocket-key")!);
     const def = this.#options.cases[index - 1];
-    const session = new Session(conn, def, this.#options);
+    const session = new Session(conn, def, this.#options, pmce);
     this.#sessions.add(session);
+    const offered = req.headers.get("sec-websocket-extensions");
+    if (offered !== undefined) {
+      session.log(
+        `HANDSHAKE offered: ${offered}; accepted: ${pmce?.response ?? "none"}`,
+      );
+    }
     session.writeRaw(encoder.encode(
       "HTTP/1.1 101 Switching Protocols\r\n" +
         "Server: nexus-ws-conformance\r\n" +
         "Upgrade: WebSocket\r\n" +
         "Connection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        `Sec-WebSocket-Accept: ${accept}\r\n` +
+        (pmce ? `Sec-WebSocket-Extensions: ${pmce.response}\r\n` : "") +
+        "\r\n",
     ));
     session.open(got.rest);
     try {

@@ -20,6 +20,8 @@ import {
   type CaseSession,
   type SendFrameSpec,
 } from "./case.ts";
+import { DeflateCodec } from "./deflate_codec.ts";
+import type { DeflateParams } from "./deflate_params.ts";
 import {
   Close,
   concat,
@@ -27,6 +29,7 @@ import {
   FrameParser,
   headerLength,
   isInvalidCloseCode,
+  isValidUtf8,
   preview,
   utf8,
   Utf8Check,
@@ -92,10 +95,52 @@ function describeFrame(
   } len=${payload.length}${extra} ${preview(payload, 40)}`;
 }
 
-/** A queued write: `sync` writes (and chops) go out on their own, others coalesce. */
+/**
+ * The payload ranges of a message of `n` octets sent in fragments of `size`
+ * (`n > size`), exactly as Autobahn's `sendMessage` cuts them: a frame ends
+ * the message only when its end would pass `n`, so when `size` divides `n`
+ * the last frame is an empty continuation frame with FIN set (4 MiB in
+ * fragments of 64 octets is 65,537 frames, not 65,536).
+ */
+export function fragmentFrames(
+  n: number,
+  size: number,
+): Array<[number, number]> {
+  if (!(size >= 1)) {
+    throw new RangeError(`Expected a fragment size of at least 1, got ${size}`);
+  }
+  const out: Array<[number, number]> = [];
+  for (let i = 0;; i += size) {
+    const j = i + size;
+    if (j > n) {
+      out.push([i, n]);
+      return out;
+    }
+    out.push([i, j]);
+  }
+}
+
+/**
+ * A queued write: `sync` writes (and chops) go out on their own, others
+ * coalesce. A compressed message is queued as the promise of its frames, so
+ * that it keeps its place before what is sent after it (null: nothing to
+ * write after all).
+ */
 interface QueuedWrite {
-  data: Uint8Array;
+  data: Uint8Array | Promise<Uint8Array | null>;
   sync: boolean;
+}
+
+/** Octet counts for compression ratios (Autobahn's `trafficStats`, in part). */
+export interface TrafficStats {
+  /** Message payload octets the server sent, before compression. */
+  outgoingOctetsAppLevel: number;
+  /** The same messages' payload octets on the wire. */
+  outgoingOctetsWebSocketLevel: number;
+  /** Message payload octets the server received, after inflating. */
+  incomingOctetsAppLevel: number;
+  /** The same messages' payload octets on the wire. */
+  incomingOctetsWebSocketLevel: number;
 }
 
 /** Options of a {@link Session}. */
@@ -121,6 +166,13 @@ export class Session implements CaseSession {
   autoFragmentSize = 0;
   txFrameStats: Record<number, number> = {};
   rxFrameStats: Record<number, number> = {};
+  trafficStats: TrafficStats = {
+    outgoingOctetsAppLevel: 0,
+    outgoingOctetsWebSocketLevel: 0,
+    incomingOctetsAppLevel: 0,
+    incomingOctetsWebSocketLevel: 0,
+  };
+  readonly perMessageCompress: DeflateParams | null;
   /** When the case was opened / the connection was lost (ms, performance.now()). */
   startedAt = 0;
   endedAt = 0;
@@ -138,6 +190,11 @@ export class Session implements CaseSession {
   #messageBinary = false;
   #messageParts: Uint8Array[] = [];
   #utf8: Utf8Check | null = null;
+  /** The message being received has RSV1 set: it is inflated when complete. */
+  #messageCompressed = false;
+  readonly #codec: DeflateCodec | null;
+  /** Set while a received message is being inflated: frames after it wait. */
+  #paused: Promise<void> | null = null;
 
   // Send state for the streaming message API.
   #sendState: "ground" | "begin" | "inside" | "frame" = "ground";
@@ -155,9 +212,19 @@ export class Session implements CaseSession {
   #done: Promise<void> = Promise.resolve();
   #lost = false;
 
-  constructor(conn: Deno.Conn, def: CaseDef, options: SessionOptions = {}) {
+  /** `perMessageCompress`: the permessage-deflate parameters the handshake negotiated. */
+  constructor(
+    conn: Deno.Conn,
+    def: CaseDef,
+    options: SessionOptions = {},
+    perMessageCompress: DeflateParams | null = null,
+  ) {
     this.#conn = conn;
     this.#closeHandshakeTimeout = options.closeHandshakeTimeout ?? 1;
+    this.perMessageCompress = perMessageCompress;
+    this.#codec = perMessageCompress
+      ? new DeflateCodec(perMessageCompress)
+      : null;
     this.case = new Case(def, this);
   }
 
@@ -184,7 +251,9 @@ export class Session implements CaseSession {
     this.connectionWasOpen = true;
     this.startedAt = performance.now();
     if (initial.length > 0) this.#parser.push(initial);
-    this.#done = this.#readLoop().then(() => this.#pumpDone);
+    this.#done = this.#readLoop().then(() => this.#pumpDone).then(() =>
+      this.#codec?.close()
+    );
     this.case.onOpen();
     this.#consume();
   }
@@ -245,9 +314,13 @@ export class Session implements CaseSession {
 
   // ---------------------------------------------------------------- sending
 
-  #sendData(data: Uint8Array, sync: boolean, chopsize?: number): void {
+  #sendData(
+    data: Uint8Array | Promise<Uint8Array | null>,
+    sync: boolean,
+    chopsize?: number,
+  ): void {
     if (this.#transportClosed || this.#writeFailed) return;
-    if (chopsize && chopsize > 0) {
+    if (chopsize && chopsize > 0 && data instanceof Uint8Array) {
       for (let i = 0; i < data.length; i += chopsize) {
         this.#queue.push({ data: data.subarray(i, i + chopsize), sync: true });
       }
@@ -260,18 +333,28 @@ export class Session implements CaseSession {
     }
   }
 
+  /** Takes the next write off the queue, with the plain writes after it when it coalesces. */
+  async #nextWrite(): Promise<QueuedWrite | null> {
+    const item = this.#queue.shift()!;
+    const data = await item.data;
+    if (data === null) return null;
+    if (item.sync) return { data, sync: true };
+    const parts = [data];
+    while (
+      this.#queue.length > 0 && !this.#queue[0].sync &&
+      this.#queue[0].data instanceof Uint8Array
+    ) {
+      parts.push(this.#queue.shift()!.data as Uint8Array);
+    }
+    return { data: parts.length > 1 ? concat(parts) : data, sync: false };
+  }
+
   async #pump(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.#transportClosed) {
-        const item = this.#queue.shift()!;
-        let data = item.data;
-        if (!item.sync) {
-          const parts = [data];
-          while (this.#queue.length > 0 && !this.#queue[0].sync) {
-            parts.push(this.#queue.shift()!.data);
-          }
-          if (parts.length > 1) data = concat(parts);
-        }
+        const item = await this.#nextWrite();
+        if (item === null || this.#transportClosed) continue;
+        const data = item.data as Uint8Array;
         let off = 0;
         while (off < data.length) {
           off += await this.#conn.write(data.subarray(off));
@@ -335,33 +418,73 @@ export class Session implements CaseSession {
     const opcode = binary ? 2 : 1;
     const pfs = fragmentSize ??
       (this.autoFragmentSize > 0 ? this.autoFragmentSize : undefined);
-    if (pfs === undefined || payload.length <= pfs) {
-      this.sendFrame({ opcode, payload });
+    const stats = this.trafficStats;
+    stats.outgoingOctetsAppLevel += payload.length;
+    if (this.#codec === null) {
+      stats.outgoingOctetsWebSocketLevel += payload.length;
+      this.#sendData(this.#messageFrames(payload, opcode, 0, pfs), false);
       return;
     }
-    // All fragments go out as ordinary (coalescing) writes: build them in one buffer.
-    const n = payload.length;
-    const frames = Math.ceil(n / pfs);
+    // Compressed as a whole, then cut into frames (Autobahn's sendMessage).
+    const frames = this.#codec.compress(payload).then((wire) => {
+      stats.outgoingOctetsWebSocketLevel += wire.length;
+      this.log(
+        `TX message ${
+          binary ? "BINARY" : "TEXT"
+        } len=${payload.length} compressed to ${wire.length}`,
+      );
+      return this.#messageFrames(wire, opcode, 4, pfs);
+    }, (err) => {
+      this.log(`DEFLATE failed: ${err}`);
+      queueMicrotask(() => this.failConnection(Close.INTERNAL_ERROR));
+      return null;
+    });
+    this.#sendData(frames, false);
+  }
+
+  /**
+   * The frames of one message (its payload as it goes on the wire): one
+   * frame, or fragments of `pfs` octets as Autobahn cuts them
+   * ({@link fragmentFrames}); `rsv` on the first frame only.
+   */
+  #messageFrames(
+    payload: Uint8Array,
+    opcode: number,
+    rsv: number,
+    pfs: number | undefined,
+  ): Uint8Array {
+    const frames: Array<[number, number]> =
+      pfs === undefined || payload.length <= pfs
+        ? [[0, payload.length]]
+        : fragmentFrames(payload.length, pfs);
     let total = 0;
-    for (let i = 0; i < n; i += pfs) {
-      total += headerLength(Math.min(pfs, n - i)) + Math.min(pfs, n - i);
-    }
+    for (const [i, j] of frames) total += headerLength(j - i) + j - i;
     const out = new Uint8Array(total);
     let o = 0;
-    for (let i = 0, k = 0; i < n; i += pfs, k++) {
-      const j = Math.min(i + pfs, n);
+    frames.forEach(([i, j], k) => {
       const op = k === 0 ? opcode : 0;
-      o += writeHeader(out, o, op, j === n, 0, j - i);
+      o += writeHeader(
+        out,
+        o,
+        op,
+        k === frames.length - 1,
+        k === 0 ? rsv : 0,
+        j - i,
+      );
       out.set(payload.subarray(i, j), o);
       o += j - i;
       this.txFrameStats[op] = (this.txFrameStats[op] ?? 0) + 1;
-    }
+    });
     this.log(
-      `TX message ${
-        binary ? "BINARY" : "TEXT"
-      } len=${n} in ${frames} frames of ${pfs} ${preview(payload, 24)}`,
+      frames.length === 1
+        ? `TX ${describeFrame(opcode, true, rsv, payload)}`
+        : `TX ${OPNAMES[opcode]}${
+          rsv ? ` rsv=${rsv}` : ""
+        } len=${payload.length} in ${frames.length} frames of ${pfs}${
+          payload.length % pfs! === 0 ? " (the last one empty)" : ""
+        } ${preview(payload, 24)}`,
     );
-    this.#sendData(out, false);
+    return out;
   }
 
   beginMessage(binary = false): void {
@@ -514,13 +637,18 @@ export class Session implements CaseSession {
           this.#consume();
         }
       }
+      // What arrived before the end is processed before the case is graded.
+      while (this.#paused) await this.#paused;
     } finally {
       this.#connectionLost();
     }
   }
 
   #consume(): void {
-    while (this.state === "open" || this.state === "closing") {
+    while (
+      (this.state === "open" || this.state === "closing") &&
+      this.#paused === null
+    ) {
       const ev = this.#parser.next();
       if (ev === null) return;
       if ("header" in ev) this.#onHeader(ev.header);
@@ -539,7 +667,10 @@ export class Session implements CaseSession {
     },
   ): void {
     const v = (reason: string) => this.#protocolViolation(reason);
-    if (h.rsv !== 0) v(`RSV = ${h.rsv} and no extension negotiated`);
+    const compressed = this.#codec !== null && h.rsv === 4;
+    if (h.rsv !== 0 && !compressed) {
+      v(`RSV = ${h.rsv} and no extension negotiated`);
+    }
     if (!h.masked) v("unmasked client-to-server frame");
     if (h.opcode > 7) {
       if (!h.fin) v("fragmented control frame");
@@ -550,6 +681,9 @@ export class Session implements CaseSession {
       if (h.opcode === 8 && h.len1 === 1) {
         v("received close control frame with payload len 1");
       }
+      if (compressed) {
+        v("received compressed control frame [permessage-deflate]");
+      }
     } else {
       if (h.opcode !== 0 && h.opcode !== 1 && h.opcode !== 2) {
         v(`data frame using reserved opcode ${h.opcode}`);
@@ -559,6 +693,9 @@ export class Session implements CaseSession {
       }
       if (this.#insideMessage && h.opcode !== 0) {
         v("received non-continuation data frame while inside fragmented message");
+      }
+      if (compressed && this.#insideMessage) {
+        v("received continuation data frame with compress bit set [permessage-deflate]");
       }
     }
     if (h.len1 === 126 && h.length < 126) {
@@ -578,7 +715,9 @@ export class Session implements CaseSession {
       this.#insideMessage = true;
       this.#messageBinary = h.opcode === 2;
       this.#messageParts = [];
-      this.#utf8 = h.opcode === 1 ? new Utf8Check() : null;
+      this.#messageCompressed = compressed;
+      // A compressed text message is validated once inflated.
+      this.#utf8 = h.opcode === 1 && !compressed ? new Utf8Check() : null;
     }
   }
 
@@ -591,6 +730,19 @@ export class Session implements CaseSession {
       this.#onControl(f.opcode, f.payload);
       return;
     }
+    this.trafficStats.incomingOctetsWebSocketLevel += f.payload.length;
+    if (this.#messageCompressed) {
+      if (!this.failedByMe) this.#messageParts.push(f.payload);
+      if (f.fin) {
+        const parts = this.#messageParts;
+        this.#messageParts = [];
+        this.#insideMessage = false;
+        this.#messageCompressed = false;
+        if (!this.failedByMe) this.#inflate(parts, this.#messageBinary);
+      }
+      return;
+    }
+    this.trafficStats.incomingOctetsAppLevel += f.payload.length;
     if (this.#utf8 && !this.#utf8.feed(f.payload)) {
       this.#invalidPayload(
         "encountered invalid UTF-8 while processing text message",
@@ -612,6 +764,42 @@ export class Session implements CaseSession {
         this.case.onMessage(payload, this.#messageBinary);
       }
     }
+  }
+
+  /**
+   * Inflates a complete compressed message, then hands it to the case; the
+   * frames behind it wait, so events keep the order they had on the wire.
+   */
+  #inflate(parts: Uint8Array[], binary: boolean): void {
+    this.#paused = this.#codec!.decompress(parts).then(
+      (payload) => {
+        this.trafficStats.incomingOctetsAppLevel += payload.length;
+        if (
+          (this.state !== "open" && this.state !== "closing") ||
+          this.failedByMe
+        ) {
+          return;
+        }
+        if (!binary && !isValidUtf8(payload)) {
+          this.#invalidPayload(
+            "encountered invalid UTF-8 while processing text message",
+          );
+        } else {
+          this.case.onMessage(payload, binary);
+        }
+      },
+      (err) => {
+        this.log(`RX inflate failed: ${err}`);
+        if (err instanceof RangeError) {
+          this.failConnection(Close.MESSAGE_TOO_BIG, "message too big");
+        } else {
+          this.#invalidPayload("invalid permessage-deflate data");
+        }
+      },
+    ).then(() => {
+      this.#paused = null;
+      this.#consume();
+    });
   }
 
   #onControl(opcode: number, payload: Uint8Array): void {

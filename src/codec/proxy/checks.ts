@@ -1,51 +1,58 @@
 /**
- * The option, target and credential checks the proxy exchanges share.
- * Internal to the codec.
+ * The option rules and the target check the proxy exchanges share (the
+ * options go through the one validator, `src/options.ts`). Internal to the
+ * codec.
  *
  * @module
  */
 
+import {
+  check,
+  integer,
+  required,
+  type Rule,
+  type Rules,
+  string,
+} from "../../options.ts";
 import { parseIP } from "./ip.ts";
 
+/** A username and a password, both strings, nothing else. */
+const credentials: Rule = (v, name) => {
+  check(v, { username: string, password: string }, name);
+  required(v, ["username", "password"], name);
+};
+
 /**
- * Throws `TypeError` when `options` is not an object or has a key not in
- * `known` (options are never ignored silently).
+ * The options every proxy exchange takes: `proxy`, `hostname`, `port`
+ * (1 to 65535) and `credentials`.
+ */
+export const TARGET_RULES: Rules = {
+  proxy: string,
+  hostname: string,
+  port: integer(1, 65535),
+  credentials,
+};
+
+/**
+ * Checks an exchange's options against `rules` (see `src/options.ts`) and
+ * that `proxy`, `hostname` and `port` are given. Never echoes credentials:
+ * the rules quote no string they accept.
  *
  * @example
  * ```ts
- * import { checkKeys } from "./checks.ts";
+ * import { checkOptions, TARGET_RULES } from "./checks.ts";
  * let threw = false;
- * try { checkKeys("Socks5Connect", { prot: 1 }, ["proxy"]); } catch { threw = true; }
+ * try { checkOptions({ proxy: "p:1", hostname: "h", prot: 1 }, TARGET_RULES, "new Socks5Connect()"); } catch { threw = true; }
  * console.assert(threw);
  * ```
  */
-export function checkKeys(
-  what: string,
+export function checkOptions(
   options: unknown,
-  known: readonly string[],
+  rules: Rules,
+  where: string,
 ): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Expected ${what} options to be an object, got ${
-        options === null ? "null" : typeof options
-      }`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Expected ${what} options among ${known.join(", ")}, got "${key}"`,
-      );
-    }
-  }
-}
-
-/** Throws `TypeError` unless `value` is a string. */
-export function checkString(name: string, value: unknown): string {
-  if (typeof value !== "string") {
-    throw new TypeError(`Expected ${name} to be a string, got ${typeof value}`);
-  }
-  return value;
+  check(options, rules, where);
+  required(options, ["proxy", "hostname", "port"], where);
 }
 
 /** A checked tunnel target. */
@@ -67,10 +74,9 @@ function isNameChar(c: number): boolean {
 }
 
 /**
- * Checks a tunnel target (`TypeError` for a wrong type or a bad name,
- * `RangeError` for a port out of range): an IPv4 or IPv6
- * literal (brackets allowed) or a DNS name of at most 255 letters, digits,
- * `-`, `.` and `_`; a port from 1 to 65535.
+ * Checks a tunnel target whose types the rules checked (`TypeError` for a
+ * bad name): an IPv4 or IPv6 literal (brackets allowed) or a DNS name of at
+ * most 255 letters, digits, `-`, `.` and `_`.
  *
  * @example
  * ```ts
@@ -78,24 +84,14 @@ function isNameChar(c: number): boolean {
  * console.assert(checkTarget("[::1]", 8080).authority === "[::1]:8080");
  * ```
  */
-export function checkTarget(hostname: unknown, port: unknown): Target {
-  const host = checkString("hostname", hostname);
-  if (typeof port !== "number") {
-    throw new TypeError(`Expected port to be a number, got ${typeof port}`);
-  }
-  if (
-    !Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535
-  ) {
-    throw new RangeError(
-      `Expected port to be an integer from 1 to 65535, got ${String(port)}`,
-    );
-  }
-  const p = port as number;
+export function checkTarget(host: string, port: number): Target {
   const ip = parseIP(host);
   if (ip !== null) {
     const bare = host.startsWith("[") ? host.slice(1, -1) : host;
-    const authority = ip.length === 16 ? `[${bare}]:${p}` : `${bare}:${p}`;
-    return { hostname: bare, port: p, ip, authority };
+    const authority = ip.length === 16
+      ? `[${bare}]:${port}`
+      : `${bare}:${port}`;
+    return { hostname: bare, port, ip, authority };
   }
   let ok = host.length > 0 && host.length <= 255;
   for (let i = 0; ok && i < host.length; i++) {
@@ -103,32 +99,10 @@ export function checkTarget(hostname: unknown, port: unknown): Target {
   }
   if (!ok) {
     throw new TypeError(
-      `Expected hostname to be an IP address or a DNS name of at most 255 letters, digits, "-", "." and "_", got ${
+      `Expected option "hostname" to be an IP address or a DNS name of at most 255 letters, digits, "-", "." and "_", got ${
         JSON.stringify(host.length > 64 ? `${host.slice(0, 64)}…` : host)
       }`,
     );
   }
-  return { hostname: host, port: p, ip: null, authority: `${host}:${p}` };
-}
-
-/**
- * Checks `credentials` (an object with string `username` and `password`,
- * nothing else) without ever echoing them; `undefined` passes.
- *
- * @example
- * ```ts
- * import { checkCredentials } from "./checks.ts";
- * console.assert(checkCredentials({ username: "u", password: "p" })!.username === "u");
- * ```
- */
-export function checkCredentials(
-  credentials: unknown,
-): { username: string; password: string } | undefined {
-  if (credentials === undefined) return undefined;
-  checkKeys("credentials", credentials, ["username", "password"]);
-  const c = credentials as { username: unknown; password: unknown };
-  return {
-    username: checkString("credentials.username", c.username),
-    password: checkString("credentials.password", c.password),
-  };
+  return { hostname: host, port, ip: null, authority: `${host}:${port}` };
 }

@@ -11,7 +11,7 @@ import {
   ProxyError,
   type ProxyErrorInit,
   type ProxyProtocol,
-} from "./errors.ts";
+} from "../../errors.ts";
 
 /**
  * Where a proxy exchange stands, i.e. what its driver does next:
@@ -107,6 +107,20 @@ export abstract class ProxyHandshake {
     return this.#proxy;
   }
 
+  /** `"http"` (CONNECT) or `"socks5"`. */
+  get protocol(): ProxyProtocol {
+    return this.#protocol;
+  }
+
+  /**
+   * What the exchange waits for from the proxy in step `"read"` (e.g.
+   * `"the answer to CONNECT example.com:443"`), for an adapter's timeout
+   * message; `""` in the other steps.
+   */
+  get waiting(): string {
+    return this.#step === "read" ? this.awaited() : "";
+  }
+
   /**
    * The bytes to write now (step `"write"`); the step moves to `"read"`.
    * A view valid until the next call on the machine.
@@ -144,6 +158,9 @@ export abstract class ProxyHandshake {
 
   /** The message for the end of the stream in step `"read"`. */
   protected abstract ended(): string;
+
+  /** What the exchange waits for in step `"read"`. */
+  protected abstract awaited(): string;
 
   /** Queues the next message; the step moves to `"write"`. */
   protected send(bytes: Uint8Array): ProxyStep {

@@ -5,18 +5,13 @@
  * @module
  */
 
-import { HttpProtocolError } from "../../errors.ts";
+import { HttpProtocolError, type ProxyError } from "../../errors.ts";
+import { headers, integer, type Rules } from "../../options.ts";
 import { HeadReader, type ResponseHead } from "../http/head.ts";
 import type { HttpHeadersInit } from "../http/request.ts";
 import type { ReadBuf } from "../read_buf.ts";
 import { checkHeader } from "../ws/handshake.ts";
-import type { ProxyError } from "./errors.ts";
-import {
-  checkCredentials,
-  checkKeys,
-  checkString,
-  checkTarget,
-} from "./checks.ts";
+import { checkOptions, checkTarget, TARGET_RULES } from "./checks.ts";
 import {
   type ProxyCredentials,
   ProxyHandshake,
@@ -60,38 +55,14 @@ export interface HttpConnectOptions {
   maxHeaders?: number;
 }
 
-const KEYS = [
-  "proxy",
-  "hostname",
-  "port",
-  "credentials",
-  "headers",
-  "maxHeadSize",
-  "maxHeaders",
-] as const;
+const RULES: Rules = {
+  ...TARGET_RULES,
+  headers,
+  maxHeadSize: integer(64),
+  maxHeaders: integer(0),
+};
 
 const OWNED = new Set(["host", "content-length", "transfer-encoding"]);
-
-// "HTTP/1.": the only bytes an answer can start with
-const PREFIX = [72, 84, 84, 80, 47, 49, 46];
-
-function checkLimit(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(`Expected ${name} to be a number, got ${typeof value}`);
-  }
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(
-      `Expected ${name} to be an integer >= ${min}, got ${String(value)}`,
-    );
-  }
-  return value as number;
-}
 
 function entries(h: HttpHeadersInit): Iterable<readonly [string, string]> {
   if (Symbol.iterator in h) return h as Iterable<readonly [string, string]>;
@@ -131,16 +102,15 @@ function latin1(s: string): Uint8Array {
   return out;
 }
 
-function hex(b: Uint8Array, from: number, to: number): string {
-  const out: string[] = [];
-  for (let i = from; i < to; i++) out.push(b[i].toString(16).padStart(2, "0"));
-  return out.join(" ");
-}
-
-/** What the first bytes look like, when they are not HTTP. */
+/**
+ * What an answer's first byte says about the proxy, when it is another
+ * protocol's: a SOCKS5 method selection, or a TLS record.
+ */
 function guess(first: number): string {
-  if (first === 5) return " (a SOCKS5 proxy? use socks5://)";
-  if (first === 0x16) return " (a TLS server? use https:// for a TLS proxy)";
+  if (first === 5) return "a SOCKS5 proxy? use socks5://";
+  if (first >= 0x14 && first <= 0x17) {
+    return "a TLS server? use https:// for a TLS proxy";
+  }
   return "";
 }
 
@@ -184,10 +154,11 @@ function encodeRequest(
  *   `ProxyError` with failure `"auth"`; 1xx: `"protocol"`; any other
  *   status: `"refused"`; each with `status`. The body of a refusal is never
  *   read, so its `Content-Length` cannot make the exchange wait;
- * - bytes that cannot start `HTTP/1.`, a bad head, a head over
- *   `maxHeadSize` or with more than `maxHeaders` fields, the end of the
- *   stream before the head: `ProxyError` with failure `"protocol"` (the
- *   head reader's `HttpProtocolError` as `cause`).
+ * - bytes that cannot start `HTTP/1.x NNN` (refused at the first wrong
+ *   byte, with a hint when they look like SOCKS5 or TLS), a bad head, a
+ *   head over `maxHeadSize` or with more than `maxHeaders` fields, the end
+ *   of the stream before the head: `ProxyError` with failure `"protocol"`
+ *   (the head reader's `HttpProtocolError` as `cause`).
  *
  * Memory is bounded by `maxHeadSize`. Bad options, target or header fields
  * throw `TypeError` / `RangeError` from the constructor.
@@ -219,28 +190,26 @@ export class HttpConnect extends ProxyHandshake {
   #heads: HeadReader;
   #target: string;
   #token: string | null;
-  #password: string;
+  #first = -1; // the answer's first byte, once seen
 
   /** Checks the options and encodes the request (`TypeError` / `RangeError`). */
   constructor(options: HttpConnectOptions) {
-    checkKeys("HttpConnect", options, KEYS);
-    const proxy = checkString("proxy", options.proxy);
+    checkOptions(options, RULES, "new HttpConnect()");
     const target = checkTarget(options.hostname, options.port);
-    const credentials = checkCredentials(options.credentials);
+    const { credentials } = options;
     const heads = new HeadReader({
-      maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, 16384, 64),
-      maxHeaders: checkLimit("maxHeaders", options.maxHeaders, 100, 0),
+      maxHeadSize: options.maxHeadSize ?? 16384,
+      maxHeaders: options.maxHeaders ?? 100,
     });
     const token = credentials ? basic(credentials) : null;
     super(
-      proxy,
+      options.proxy,
       "http",
       encodeRequest(target.authority, token, options.headers),
     );
     this.#heads = heads;
     this.#target = target.authority;
     this.#token = token;
-    this.#password = credentials?.password ?? "";
   }
 
   /**
@@ -249,7 +218,7 @@ export class HttpConnect extends ProxyHandshake {
    * {@link ProxyError} otherwise.
    */
   protected receive(rb: ReadBuf): ProxyStep {
-    this.#checkPrefix(rb);
+    if (this.#first < 0 && rb.length > 0) this.#first = rb.bytes[rb.start];
     let head: ResponseHead | null;
     try {
       head = this.#heads.read(rb);
@@ -267,27 +236,25 @@ export class HttpConnect extends ProxyHandshake {
     return `Expected an answer to CONNECT ${this.#target} from proxy ${this.proxy}, got the end of the stream`;
   }
 
-  #checkPrefix(rb: ReadBuf): void {
-    const b = rb.bytes, s = rb.start;
-    const n = Math.min(rb.length, PREFIX.length);
-    for (let i = 0; i < n; i++) {
-      if (b[s + i] !== PREFIX[i]) {
-        throw this.fail(
-          `Expected an HTTP/1.x answer to CONNECT from proxy ${this.proxy}, got bytes that cannot start one: ${
-            hex(b, s, s + i + 1)
-          }${guess(b[s])}`,
-          { failure: "protocol" },
-        );
-      }
-    }
+  /** What the exchange waits for (in step `"read"`). */
+  protected awaited(): string {
+    return `the answer to CONNECT ${this.#target}`;
   }
 
-  /** The head reader refused the answer: wrap it, never echoing credentials. */
+  /**
+   * The head reader refused the answer: wrap it, never echoing credentials,
+   * with a hint when the first byte is another protocol's.
+   */
   #invalid(err: HttpProtocolError): ProxyError {
     const shown = this.#redact(err.message);
     const cause = shown === err.message ? err : new HttpProtocolError(shown);
+    const hint = guess(this.#first);
     return this.fail(
-      `Expected a valid answer to CONNECT from proxy ${this.proxy}: ${shown}`,
+      hint === ""
+        ? `Expected a valid answer to CONNECT from proxy ${this.proxy}: ${shown}`
+        : `Expected an HTTP/1.x answer to CONNECT from proxy ${this.proxy}, got 0x${
+          this.#first.toString(16).padStart(2, "0")
+        } first (${hint})`,
       { failure: "protocol" },
       { cause },
     );

@@ -7,11 +7,10 @@
 
 import type { ReadBuf } from "../read_buf.ts";
 import {
-  checkCredentials,
-  checkKeys,
-  checkString,
+  checkOptions,
   checkTarget,
   type Target,
+  TARGET_RULES,
 } from "./checks.ts";
 import {
   type ProxyCredentials,
@@ -48,8 +47,6 @@ export interface Socks5ConnectOptions {
    */
   credentials?: ProxyCredentials;
 }
-
-const KEYS = ["proxy", "hostname", "port", "credentials"] as const;
 
 const VERSION = 5;
 const NO_AUTH = 0;
@@ -176,13 +173,12 @@ export class Socks5Connect extends ProxyHandshake {
 
   /** Checks the options and encodes the greeting (`TypeError` / `RangeError`). */
   constructor(options: Socks5ConnectOptions) {
-    checkKeys("Socks5Connect", options, KEYS);
-    const proxy = checkString("proxy", options.proxy);
+    checkOptions(options, TARGET_RULES, "new Socks5Connect()");
     const target = checkTarget(options.hostname, options.port);
-    const credentials = checkCredentials(options.credentials);
+    const { credentials } = options;
     const auth = credentials ? authRequest(credentials) : null;
     super(
-      proxy,
+      options.proxy,
       "socks5",
       auth === null
         ? new Uint8Array([VERSION, 1, NO_AUTH])
@@ -208,6 +204,11 @@ export class Socks5Connect extends ProxyHandshake {
     return `Expected ${
       WAITING[this.#wait]
     } from SOCKS5 proxy ${this.proxy}, got the end of the stream`;
+  }
+
+  /** What the exchange waits for (in step `"read"`). */
+  protected awaited(): string {
+    return WAITING[this.#wait];
   }
 
   #protocol(message: string) {

@@ -272,7 +272,12 @@ export class FrameReader {
       if (avail < 2) return NEED_MORE;
       const b0 = b[s], b1 = b[s + 1];
       const op = b0 & 0x0f;
-      checkHeader(b0, b1, op, this.#msgOpcode);
+      // One test for the usual frame: no RSV bits, unmasked, a text or
+      // binary frame outside a fragmented message (or a continuation inside).
+      if (
+        ((b0 & 0x70) | (b1 & 0x80)) !== 0 || op > Opcode.Binary ||
+        (op === Opcode.Continuation) === (this.#msgOpcode === 0)
+      ) checkHeader(b0, b1, op, this.#msgOpcode);
       let len = b1 & 0x7f, hl = 2;
       if (len >= 126) {
         hl = len === 126 ? 4 : 10;
@@ -281,7 +286,11 @@ export class FrameReader {
       }
       const text = op === Opcode.Text ||
         (op === Opcode.Continuation && this.#msgOpcode === Opcode.Text);
-      if (op < Opcode.Close) this.#checkSize(op, len);
+      if (
+        op < Opcode.Close &&
+        (op === Opcode.Continuation ? this.#asmLen + len : len) >
+          this.#maxMessageSize
+      ) this.#tooBig(op, len);
       const frameLen = hl + len;
       if (avail < frameLen) return this.#partial(rb, text, op, hl, frameLen);
       const p0 = s + hl, p1 = p0 + len;
@@ -290,22 +299,25 @@ export class FrameReader {
       if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
       if (text) this.#validateText(b, op, fin, p0, p1);
       if (fin && op !== Opcode.Continuation) {
-        return this.#whole(b, op, text, p0, p1, frameLen);
+        this.#pending = frameLen;
+        this.payloadBytes = b;
+        this.payloadStart = p0;
+        this.payloadEnd = p1;
+        this.ascii = text && this.#utf8.ascii;
+        return op;
       }
       const kind = this.#fragment(rb, b, op, fin, p0, p1, frameLen);
       if (kind !== 0) return kind;
     }
   }
 
-  /** Refuses a data frame that would make the message exceed `maxMessageSize`. */
-  #checkSize(op: number, len: number): void {
+  /** Refuses a data frame that makes the message exceed `maxMessageSize`. */
+  #tooBig(op: number, len: number): never {
     const total = (op === Opcode.Continuation ? this.#asmLen : 0) + len;
-    if (total > this.#maxMessageSize) {
-      fail(
-        CloseCode.MessageTooBig,
-        `Expected a message of at most ${this.#maxMessageSize} bytes, got ${total}`,
-      );
-    }
+    fail(
+      CloseCode.MessageTooBig,
+      `Expected a message of at most ${this.#maxMessageSize} bytes, got ${total}`,
+    );
   }
 
   /**
@@ -362,10 +374,7 @@ export class FrameReader {
       this.#utf8.reset();
       // fast path: a whole-ASCII run needs no state machine
       if (b.byteOffset % 4 === 0) {
-        if (this.#wordsOf !== b) {
-          this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-          this.#wordsOf = b;
-        }
+        if (this.#wordsOf !== b) this.#wordsFor(b);
         from = asciiEnd(b, this.#words, from, p1);
       }
     }
@@ -381,21 +390,10 @@ export class FrameReader {
     }
   }
 
-  /** A message in one frame: its payload, in place, is the current event. */
-  #whole(
-    b: Uint8Array,
-    op: number,
-    text: boolean,
-    p0: number,
-    p1: number,
-    frameLen: number,
-  ): number {
-    this.#pending = frameLen;
-    this.payloadBytes = b;
-    this.payloadStart = p0;
-    this.payloadEnd = p1;
-    this.ascii = text && this.#utf8.ascii;
-    return op;
+  /** The 32-bit view of `b` the ASCII fast path reads (made once per array). */
+  #wordsFor(b: Uint8Array): void {
+    this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    this.#wordsOf = b;
   }
 
   /**

@@ -354,14 +354,16 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     for (;;) {
       const op = this.#parseFrames();
       if (op !== Opcode.Text && op !== Opcode.Binary) return op;
+      // Lent to the matchers; a message they consume is followed by the
+      // next one in the same object (the caller never got it), and one that
+      // throws is revoked: its frame is gone.
       lend(msg);
-      let keep: boolean;
       try {
-        keep = app.inspect(msg);
-      } finally {
+        if (app.inspect(msg)) return op;
+      } catch (err) {
         revoke(msg);
+        throw err;
       }
-      if (keep) return op;
     }
   }
 

@@ -240,9 +240,14 @@ Deno.test("a matcher or reply that throws rejects recv() with its error and the 
       return undefined;
     },
   });
+  server.send(text("first"));
+  const first = await ws.recv();
+  assert.equal(first?.text(), "first");
   server.send(text("bad"));
   server.send(text("good"));
   await assert.rejects(ws.recv(), (e) => e === boom);
+  assert.equal(first.valid, false, "the dropped message cannot be read");
+  assert.throws(() => first.text(), TypeError);
   assert.equal((await ws.recv())?.text(), "good");
   ws.terminate();
 });

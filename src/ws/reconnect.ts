@@ -1006,6 +1006,12 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
  * `close()`, on `signal`, on a close code in `finalCodes`, after
  * `maxAttempts` consecutive failures, or when `onDisconnect` throws.
  *
+ * Rate-aware: every attempt waits for its host's connect budget (shared by
+ * all feeds of the process, see {@link setConnectBudget}); a `429` / `503`
+ * handshake answer's `Retry-After` is honoured (and held for every feed to
+ * that host); close codes in `slowCodes` back off longer; `subscribeRate`
+ * paces what `onConnect` sends. `feed.stats()` counts it all.
+ *
  * @example Subscribe, reconnect, stop on a final code or Ctrl-C
  * ```ts ignore
  * import { reconnecting } from "@x/nexus-ws";

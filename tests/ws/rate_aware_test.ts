@@ -15,7 +15,7 @@ import {
 } from "../../mod.ts";
 import { paceSends } from "../../src/ws/client.ts";
 import { openMemory } from "../support/memory_transport.ts";
-import { noTimersLeft } from "../support/timers.ts";
+import { bounded, noTimersLeft } from "../support/timers.ts";
 import {
   busiestWindow,
   rateLimitedVenue,
@@ -26,131 +26,151 @@ import {
 const SUBSCRIPTIONS = ["BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "ADA-USD"]
   .map((s) => JSON.stringify({ op: "subscribe", args: [s] }));
 
-Deno.test("paced re-subscription survives three reconnects to a venue that closes with 1008 when subscribed faster than its limit; unpaced, the first connection gets 1008", async () => {
-  const venue = rateLimitedVenue({ minGap: 40, subscriptions: 5, ticks: 2 });
-  const infos: DisconnectInfo[] = [];
-  const feed = reconnecting(venue.url, {
-    subscribeRate: 12.5, // one message every 80 ms: twice the venue's limit
-    onConnect: (ws) => {
-      // Not awaited one by one: the pacing spreads them, in order.
-      for (const s of SUBSCRIPTIONS) ws.sendText(s);
-    },
-    onDisconnect: (i) => infos.push(i),
-    backoff: { initial: 10, jitter: 0 },
-    slowCodes: [1008],
-  });
-  let ticks = 0;
-  while (feed.generation < 4 || ticks < 8) {
+Deno.test(
+  "paced re-subscription survives three reconnects to a venue that closes with 1008 when subscribed faster than its limit; unpaced, the first connection gets 1008",
+  bounded(15_000, async () => {
+    const venue = rateLimitedVenue({ minGap: 40, subscriptions: 5, ticks: 2 });
+    const infos: DisconnectInfo[] = [];
+    const feed = reconnecting(venue.url, {
+      subscribeRate: 12.5, // one message every 80 ms: twice the venue's limit
+      onConnect: (ws) => {
+        // Not awaited one by one: the pacing spreads them, in order.
+        for (const s of SUBSCRIPTIONS) ws.sendText(s);
+      },
+      onDisconnect: (i) => infos.push(i),
+      backoff: { initial: 10, jitter: 0 },
+      slowCodes: [1008],
+    });
+    let ticks = 0;
+    while (feed.generation < 4 || ticks < 8) {
+      const m = await feed.recv();
+      assert.ok(m !== null);
+      assert.match(m.text(), /^\{"tick":\d\}$/);
+      ticks++;
+    }
+    await feed.close();
+    assert.equal(feed.generation, 4);
+    assert.equal(venue.seen.completed, 4);
+    assert.equal(venue.seen.closes.filter((c) => c === 1008).length, 0);
+    assert.deepEqual(infos.map((i) => [i.code, i.reason]), [
+      [1012, "Service restart"],
+      [1012, "Service restart"],
+      [1012, "Service restart"],
+    ]);
+    assert.ok(
+      venue.seen.gaps.every((g) => g >= 40),
+      `gaps ${venue.seen.gaps.map((g) => g.toFixed(0))}`,
+    );
+    const stats = feed.stats();
+    assert.deepEqual(stats.reasons, { "close 1012": 3 });
+    assert.equal(stats.disconnects, 3);
+
+    // The same feed without pacing: the venue refuses the burst at once.
+    const unpaced: DisconnectInfo[] = [];
+    const fast = reconnecting(venue.url, {
+      onConnect: (ws) => {
+        for (const s of SUBSCRIPTIONS) ws.sendText(s);
+      },
+      onDisconnect: (i) => unpaced.push(i),
+      finalCodes: [1008],
+    });
+    await assert.rejects(fast.recv(), /code 1008 \("Too many requests"\)/);
+    assert.equal(unpaced[0].code, 1008);
+    await venue.close();
+  }),
+);
+
+Deno.test(
+  "a close code marked slow backs off from backoff.slowInitial, growing by the factor, instead of the normal backoff",
+  bounded(15_000, async () => {
+    const venue = rateLimitedVenue({
+      minGap: 1000,
+      subscriptions: 2,
+      ticks: 0,
+    });
+    const infos: DisconnectInfo[] = [];
+    const feed = reconnecting(venue.url, {
+      onConnect: async (ws) => {
+        await ws.sendText("a");
+        await ws.sendText("b"); // too fast: 1008
+      },
+      onDisconnect: (i) => {
+        infos.push(i);
+        if (infos.length === 2) throw new Error("enough");
+      },
+      backoff: { initial: 5, slowInitial: 150, factor: 2, jitter: 0 },
+      slowCodes: [1008, 1013],
+    });
+    await assert.rejects(feed.recv(), /enough/);
+    assert.deepEqual(infos.map((i) => [i.code, i.delay]), [[1008, 150], [
+      1008,
+      300,
+    ]]);
+    await venue.close();
+  }),
+);
+
+Deno.test(
+  "a handshake answered 429 with Retry-After: 1 waits a second before the next attempt, and the HandshakeError carries the header",
+  bounded(15_000, async () => {
+    const venue = retryAfterVenue({
+      status: 429,
+      retryAfter: "1",
+      refusals: 1,
+    });
+    const infos: DisconnectInfo[] = [];
+    const feed = reconnecting(venue.url, {
+      onDisconnect: (i) => infos.push(i),
+      backoff: { initial: 10, jitter: 0 },
+    });
     const m = await feed.recv();
-    assert.ok(m !== null);
-    assert.match(m.text(), /^\{"tick":\d\}$/);
-    ticks++;
-  }
-  await feed.close();
-  assert.equal(feed.generation, 4);
-  assert.equal(venue.seen.completed, 4);
-  assert.equal(venue.seen.closes.filter((c) => c === 1008).length, 0);
-  assert.deepEqual(infos.map((i) => [i.code, i.reason]), [
-    [1012, "Service restart"],
-    [1012, "Service restart"],
-    [1012, "Service restart"],
-  ]);
-  assert.ok(
-    venue.seen.gaps.every((g) => g >= 40),
-    `gaps ${venue.seen.gaps.map((g) => g.toFixed(0))}`,
-  );
-  const stats = feed.stats();
-  assert.deepEqual(stats.reasons, { "close 1012": 3 });
-  assert.equal(stats.disconnects, 3);
+    assert.equal(m?.text(), '{"tick":1}');
+    await feed.close();
+    assert.equal(infos.length, 1);
+    const [info] = infos;
+    assert.ok(info.error instanceof HandshakeError);
+    assert.equal(info.error.status, 429);
+    assert.equal(info.error.headers.get("retry-after"), "1");
+    assert.equal(info.delay, 1000);
+    const [first, second] = venue.seen.requests;
+    assert.ok(second - first >= 1000, `retried after ${second - first} ms`);
+    assert.deepEqual(feed.stats().reasons, { "handshake 429": 1 });
+    await venue.close();
+  }),
+);
 
-  // The same feed without pacing: the venue refuses the burst at once.
-  const unpaced: DisconnectInfo[] = [];
-  const fast = reconnecting(venue.url, {
-    onConnect: (ws) => {
-      for (const s of SUBSCRIPTIONS) ws.sendText(s);
-    },
-    onDisconnect: (i) => unpaced.push(i),
-    finalCodes: [1008],
-  });
-  await assert.rejects(fast.recv(), /code 1008 \("Too many requests"\)/);
-  assert.equal(unpaced[0].code, 1008);
-  await venue.close();
-});
-
-Deno.test("a close code marked slow backs off from backoff.slowInitial, growing by the factor, instead of the normal backoff", async () => {
-  const venue = rateLimitedVenue({ minGap: 1000, subscriptions: 2, ticks: 0 });
-  const infos: DisconnectInfo[] = [];
-  const feed = reconnecting(venue.url, {
-    onConnect: async (ws) => {
-      await ws.sendText("a");
-      await ws.sendText("b"); // too fast: 1008
-    },
-    onDisconnect: (i) => {
-      infos.push(i);
-      if (infos.length === 2) throw new Error("enough");
-    },
-    backoff: { initial: 5, slowInitial: 150, factor: 2, jitter: 0 },
-    slowCodes: [1008, 1013],
-  });
-  await assert.rejects(feed.recv(), /enough/);
-  assert.deepEqual(infos.map((i) => [i.code, i.delay]), [[1008, 150], [
-    1008,
-    300,
-  ]]);
-  await venue.close();
-});
-
-Deno.test("a handshake answered 429 with Retry-After: 1 waits a second before the next attempt, and the HandshakeError carries the header", async () => {
-  const venue = retryAfterVenue({ status: 429, retryAfter: "1", refusals: 1 });
-  const infos: DisconnectInfo[] = [];
-  const feed = reconnecting(venue.url, {
-    onDisconnect: (i) => infos.push(i),
-    backoff: { initial: 10, jitter: 0 },
-  });
-  const m = await feed.recv();
-  assert.equal(m?.text(), '{"tick":1}');
-  await feed.close();
-  assert.equal(infos.length, 1);
-  const [info] = infos;
-  assert.ok(info.error instanceof HandshakeError);
-  assert.equal(info.error.status, 429);
-  assert.equal(info.error.headers.get("retry-after"), "1");
-  assert.equal(info.delay, 1000);
-  const [first, second] = venue.seen.requests;
-  assert.ok(second - first >= 1000, `retried after ${second - first} ms`);
-  assert.deepEqual(feed.stats().reasons, { "handshake 429": 1 });
-  await venue.close();
-});
-
-Deno.test("a 503 with an HTTP-date Retry-After is honoured up to backoff.maxRetryAfter, and holds every feed to that host", async () => {
-  const later = new Date(Date.now() + 3_600_000).toUTCString();
-  const venue = retryAfterVenue({
-    status: 503,
-    retryAfter: later,
-    refusals: 1,
-  });
-  const infos: DisconnectInfo[] = [];
-  const feed = reconnecting(venue.url, {
-    onDisconnect: (i) => infos.push(i),
-    backoff: { initial: 10, jitter: 0, maxRetryAfter: 300 },
-  });
-  const pending = feed.recv();
-  // While the first feed waits out the Retry-After, the host's budget is held.
-  while (infos.length === 0) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(infos[0].delay, 300);
-  assert.ok(connectBudgetStats(venue.url).heldFor > 200);
-  const other = reconnecting(venue.url, { backoff: { initial: 0 } });
-  const t0 = performance.now();
-  assert.equal((await other.recv())?.text(), '{"tick":1}');
-  assert.ok(performance.now() - t0 >= 200, "the second feed waited too");
-  assert.equal((await pending)?.text(), '{"tick":1}');
-  await Promise.all([feed.close(), other.close()]);
-  await venue.close();
-});
+Deno.test(
+  "a 503 with an HTTP-date Retry-After is honoured up to backoff.maxRetryAfter, and holds every feed to that host",
+  bounded(15_000, async () => {
+    const later = new Date(Date.now() + 3_600_000).toUTCString();
+    const venue = retryAfterVenue({
+      status: 503,
+      retryAfter: later,
+      refusals: 1,
+    });
+    const infos: DisconnectInfo[] = [];
+    const feed = reconnecting(venue.url, {
+      onDisconnect: (i) => infos.push(i),
+      backoff: { initial: 10, jitter: 0, maxRetryAfter: 300 },
+    });
+    const pending = feed.recv();
+    // While the first feed waits out the Retry-After, the host's budget is held.
+    while (infos.length === 0) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(infos[0].delay, 300);
+    assert.ok(connectBudgetStats(venue.url).heldFor > 200);
+    const other = reconnecting(venue.url, { backoff: { initial: 0 } });
+    const t0 = performance.now();
+    assert.equal((await other.recv())?.text(), '{"tick":1}');
+    assert.ok(performance.now() - t0 >= 200, "the second feed waited too");
+    assert.equal((await pending)?.text(), '{"tick":1}');
+    await Promise.all([feed.close(), other.close()]);
+    await venue.close();
+  }),
+);
 
 Deno.test(
   "a storm: 50 feeds dropped at once come back within the host's budget, never more handshakes per 100 ms window than it allows",
-  noTimersLeft(async () => {
+  noTimersLeft(bounded(15_000, async () => {
     const venue = stormVenue();
     setConnectBudget(venue.url, { attempts: 5, window: 100 });
     const feeds: ReconnectingFeed[] = [];
@@ -196,7 +216,7 @@ Deno.test(
       setConnectBudget(venue.url, null);
       await venue.close();
     }
-  }),
+  })),
 );
 
 Deno.test("setConnectBudget checks its arguments and applies to a host:port, a URL with its default port, or every host", () => {
@@ -240,38 +260,41 @@ Deno.test("subscribeRate and slowCodes are checked by reconnecting()", () => {
   );
 });
 
-Deno.test("paced sends go out one per interval in call order; sends queued while pacing keep their pace after it is turned off; pings are not paced", async () => {
-  const { ws, server } = await openMemory();
-  const keep = setInterval(() => {}, 1000);
-  try {
-    paceSends(ws, 60);
-    const t0 = performance.now();
-    const done: number[] = [];
-    const sends = ["a", "b", "c"].map((s, i) =>
-      ws.sendText(s).then(() => done[i] = performance.now() - t0)
-    );
-    paceSends(ws, 0); // later sends are not paced, but wait behind these
-    const late = ws.sendText("d").then(() => performance.now() - t0);
-    await ws.ping(); // not paced: written at once
-    assert.ok(performance.now() - t0 < 60, "the ping did not wait");
-    await Promise.all(sends);
-    const d = await late;
-    assert.ok(done[0] < 60, `first at ${done[0]}`);
-    assert.ok(done[1] >= 60 && done[2] >= 120, `paced at ${done}`);
-    assert.ok(d >= done[2], "d kept its place in line");
-    // On the wire: a (its slot was free), the ping, then b, c, d in order.
-    const wire = server.take();
-    const ops: number[] = [];
-    for (let o = 0; o < wire.length; o += 2 + 4 + (wire[o + 1] & 0x7f)) {
-      ops.push(wire[o] & 0x0f);
+Deno.test(
+  "paced sends go out one per interval in call order; sends queued while pacing keep their pace after it is turned off; pings are not paced",
+  bounded(15_000, async () => {
+    const { ws, server } = await openMemory();
+    const keep = setInterval(() => {}, 1000);
+    try {
+      paceSends(ws, 60);
+      const t0 = performance.now();
+      const done: number[] = [];
+      const sends = ["a", "b", "c"].map((s, i) =>
+        ws.sendText(s).then(() => done[i] = performance.now() - t0)
+      );
+      paceSends(ws, 0); // later sends are not paced, but wait behind these
+      const late = ws.sendText("d").then(() => performance.now() - t0);
+      await ws.ping(); // not paced: written at once
+      assert.ok(performance.now() - t0 < 60, "the ping did not wait");
+      await Promise.all(sends);
+      const d = await late;
+      assert.ok(done[0] < 60, `first at ${done[0]}`);
+      assert.ok(done[1] >= 60 && done[2] >= 120, `paced at ${done}`);
+      assert.ok(d >= done[2], "d kept its place in line");
+      // On the wire: a (its slot was free), the ping, then b, c, d in order.
+      const wire = server.take();
+      const ops: number[] = [];
+      for (let o = 0; o < wire.length; o += 2 + 4 + (wire[o + 1] & 0x7f)) {
+        ops.push(wire[o] & 0x0f);
+      }
+      assert.deepEqual(ops, [0x1, 0x9, 0x1, 0x1, 0x1]);
+      assert.equal(ws.stats().messagesOut, 4);
+    } finally {
+      clearInterval(keep);
+      ws.terminate();
     }
-    assert.deepEqual(ops, [0x1, 0x9, 0x1, 0x1, 0x1]);
-    assert.equal(ws.stats().messagesOut, 4);
-  } finally {
-    clearInterval(keep);
-    ws.terminate();
-  }
-});
+  }),
+);
 
 Deno.test(
   "closing a connection with paced sends waiting rejects them and leaves no timer",

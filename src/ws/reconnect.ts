@@ -146,9 +146,9 @@ export interface FeedStats {
   generation: number;
   /** Whether a connection is current now. */
   connected: boolean;
-  /** Connect attempts started (dialed), successful or not. */
+  /** Connect attempts started, successful or not. */
   attempts: number;
-  /** Connect attempts that failed (dial, handshake, `onConnect`). */
+  /** Connect attempts that failed (URL function, dial, handshake, `onConnect`). */
   failedAttempts: number;
   /** Established connections that ended without the caller asking. */
   disconnects: number;
@@ -242,7 +242,8 @@ export interface ReconnectOptions {
    * token surfaces at once instead of looking like a quiet feed. Set
    * `Infinity` to wait for a server that may not be up yet (and log the
    * failures in `onDisconnect`). Once connected, only `maxAttempts` bounds
-   * the retries.
+   * the retries. A handshake answered `429` / `503` with `Retry-After`
+   * does not stop the feed here: the server is there and asked to wait.
    */
   initialAttempts?: number;
   /**
@@ -828,11 +829,13 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   /**
    * Records a disconnect or failed attempt: reports it, then schedules the
    * next attempt or stops. `wanted` is the wait the server asked for (a
-   * `Retry-After`), already bounded.
+   * `Retry-After`, already bounded), `undefined` when it asked none: a
+   * server that asks to wait exists, so that attempt does not count toward
+   * `initialAttempts` (only `maxAttempts` bounds those).
    */
   #disconnected(
     info: Omit<DisconnectInfo, "attempt" | "delay">,
-    wanted = 0,
+    wanted?: number,
   ): void {
     const attempt = ++this.#attempt;
     const n = this.#n;
@@ -852,7 +855,8 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       stop = { closed: false, error: e };
     } else if (
       attempt > this.#maxAttempts ||
-      (this.#generation === 0 && attempt >= this.#initialAttempts)
+      (this.#generation === 0 && attempt >= this.#initialAttempts &&
+        wanted === undefined)
     ) {
       stop = {
         closed: false,
@@ -863,7 +867,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     const b = this.#backoff;
     const delay = stop === null
       ? Math.max(
-        wanted,
+        wanted ?? 0,
         delayOf(
           attempt,
           this.#slowCodes.has(info.code) ? b.slow : b,
@@ -886,6 +890,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     const signal = this.#ac.signal;
     await sleep(this.#delay, signal);
     if (signal.aborted) return;
+    this.#n.attempts++;
     const failed = (e: unknown, ws?: WsClient, wanted?: number) => {
       const closed = ws?.closed ?? false;
       this.#n.failedAttempts++;
@@ -914,7 +919,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       budget = budgetFor(u);
       slot = await budget.take(signal);
       if (slot === null) return; // aborted while waiting for the budget
-      this.#counted(slot);
+      this.#budgetWait(slot);
       const own = this.#connectOptions.signal;
       const dialing = connect(u, {
         ...this.#connectOptions,
@@ -966,9 +971,8 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     this.#delay = 0;
   }
 
-  #counted(slot: Slot): void {
+  #budgetWait(slot: Slot): void {
     const n = this.#n;
-    n.attempts++;
     if (slot.waited > 0) {
       n.budgetWaits++;
       n.budgetWaited += slot.waited;
@@ -978,14 +982,15 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   /**
    * The wait a `429` / `503` answer asked for (bounded by
    * `backoff.maxRetryAfter`), also held on the host's budget so that no
-   * feed dials the host before it has passed; 0 when none was asked.
+   * feed dials the host before it has passed; `undefined` when none was
+   * asked.
    */
   #retryAfter(
     e: unknown,
     budget: ReturnType<typeof budgetFor> | undefined,
-  ): number {
+  ): number | undefined {
     const asked = retryAfterOf(e);
-    if (asked === undefined) return 0;
+    if (asked === undefined) return undefined;
     const wait = Math.min(asked, this.#backoff.maxRetryAfter);
     budget?.hold(performance.now() + wait);
     return wait;

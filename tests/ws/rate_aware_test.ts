@@ -307,3 +307,25 @@ Deno.test(
     await assert.rejects(waiting, /terminated by the caller/);
   }),
 );
+
+Deno.test(
+  "a feed refused with 429 and Retry-After more often than initialAttempts still connects: the server exists and asked to wait",
+  bounded(15_000, async () => {
+    const venue = retryAfterVenue({
+      status: 429,
+      retryAfter: "0",
+      refusals: 4,
+    });
+    const feed = reconnecting(venue.url, {
+      backoff: { initial: 5, jitter: 0 },
+    });
+    assert.equal((await feed.recv())?.text(), '{"tick":1}');
+    const s = feed.stats();
+    assert.deepEqual(
+      [s.attempts, s.failedAttempts, s.generation, s.reasons],
+      [5, 4, 1, { "handshake 429": 4 }],
+    );
+    await feed.close();
+    await venue.close();
+  }),
+);

@@ -29,6 +29,7 @@
  * @module
  */
 export {
+  AppHeartbeatTimeoutError,
   CloseCode,
   ConnectionClosedError,
   HandshakeError,
@@ -42,12 +43,20 @@ export {
   type ProxyErrorInit,
   type ProxyFailure,
   type ProxyProtocol,
+  StaleFeedError,
   TimeoutError,
 } from "./src/errors.ts";
 export type { Transport } from "./src/transport.ts";
 export { connect, type ConnectOptions } from "./src/ws/connect.ts";
 export { WsClient } from "./src/ws/client.ts";
 export type { HeartbeatOptions } from "./src/ws/heartbeat.ts";
+export type {
+  AppHeartbeatOptions,
+  AppMessage,
+  AppPingReply,
+} from "./src/ws/app_heartbeat.ts";
+export { matchPrefix, matchText } from "./src/ws/match.ts";
+export type { ConnectTiming, WsStats } from "./src/ws/stats.ts";
 export { Message, OwnedMessage } from "./src/ws/message.ts";
 export { DecodedPayload } from "./src/ws/decoded_payload.ts";
 export type {
@@ -60,12 +69,19 @@ export { InflateError, InflateLimitError } from "./src/codec/deflate/errors.ts";
 export {
   type BackoffOptions,
   type DisconnectInfo,
+  type FeedStats,
   type FeedUrl,
   reconnecting,
   type ReconnectingFeed,
   type ReconnectOptions,
 } from "./src/ws/reconnect.ts";
 export type { WsReader, WsWriter } from "./src/ws/split.ts";
+export {
+  type ConnectBudgetOptions,
+  type ConnectBudgetStats,
+  connectBudgetStats,
+  setConnectBudget,
+} from "./src/ws/connect_budget.ts";
 export {
   type AcquireOptions,
   ClientPool,
@@ -76,7 +92,9 @@ export {
   HttpResponse,
   type HttpShortcutOptions,
   type HttpShortcuts,
+  type HttpStats,
   type PooledConnection,
+  type PoolStats,
 } from "./src/http/mod.ts";
 export type {
   HttpHeadersInit,

@@ -29,6 +29,7 @@
  * @module
  */
 export {
+  AppHeartbeatTimeoutError,
   CloseCode,
   ConnectionClosedError,
   HandshakeError,
@@ -42,6 +43,7 @@ export {
   type ProxyErrorInit,
   type ProxyFailure,
   type ProxyProtocol,
+  StaleFeedError,
   TimeoutError,
   WorkerError,
 } from "./src/errors.ts";
@@ -54,6 +56,13 @@ export {
   type WorkerConnectOptions,
 } from "./src/worker/worker_client.ts";
 export type { HeartbeatOptions } from "./src/ws/heartbeat.ts";
+export type {
+  AppHeartbeatOptions,
+  AppMessage,
+  AppPingReply,
+} from "./src/ws/app_heartbeat.ts";
+export { matchPrefix, matchText } from "./src/ws/match.ts";
+export type { ConnectTiming, WsStats } from "./src/ws/stats.ts";
 export { Message, OwnedMessage } from "./src/ws/message.ts";
 export { DecodedPayload } from "./src/ws/decoded_payload.ts";
 export type {
@@ -66,12 +75,19 @@ export { InflateError, InflateLimitError } from "./src/codec/deflate/errors.ts";
 export {
   type BackoffOptions,
   type DisconnectInfo,
+  type FeedStats,
   type FeedUrl,
   reconnecting,
   type ReconnectingFeed,
   type ReconnectOptions,
 } from "./src/ws/reconnect.ts";
 export type { WsReader, WsWriter } from "./src/ws/split.ts";
+export {
+  type ConnectBudgetOptions,
+  type ConnectBudgetStats,
+  connectBudgetStats,
+  setConnectBudget,
+} from "./src/ws/connect_budget.ts";
 export {
   type AcquireOptions,
   ClientPool,
@@ -82,7 +98,9 @@ export {
   HttpResponse,
   type HttpShortcutOptions,
   type HttpShortcuts,
+  type HttpStats,
   type PooledConnection,
+  type PoolStats,
 } from "./src/http/mod.ts";
 export type {
   HttpHeadersInit,

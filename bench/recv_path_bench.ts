@@ -11,12 +11,23 @@
  * `NEXUS_B=/path/to/other/mod.ts deno bench --allow-read --allow-env bench/recv_path_bench.ts`
  *
  * runs every loop against both and groups them, so the summary gives the
- * ratio of the two versions loop by loop.
+ * ratio of the two versions loop by loop. To compare with a git revision,
+ * extract it first:
+ *
+ * `mkdir /tmp/nexus-main && git archive main mod.ts src | tar -x -C /tmp/nexus-main`
+ *
+ * A last group (this checkout only) runs the in-place loop as it is and
+ * with the application liveness options of `connect()` configured: an
+ * application heartbeat whose answer matcher sees every message
+ * (`isPong: matchText("pong")`), an application ping reply (`appPingReply`
+ * with `matchPrefix('{"ping":')`), and the staleness watchdog. Their
+ * intervals are an hour: what is measured is what each message costs.
  *
  * @module
  */
 
 import { acceptKey } from "../src/codec/ws/handshake.ts";
+import { type ConnectOptions, matchPrefix, matchText } from "../mod.ts";
 
 type Connect = typeof import("../mod.ts").connect;
 
@@ -33,7 +44,7 @@ const BLOCK = new Uint8Array(FRAME.length * PER_READ);
 for (let i = 0; i < PER_READ; i++) BLOCK.set(FRAME, i * FRAME.length);
 
 /** A client over a transport that serves the handshake answer, then N frames. */
-async function open(connect: Connect) {
+async function open(connect: Connect, options?: ConnectOptions) {
   let answer: Uint8Array | null = null;
   let sent = 0;
   const transport = {
@@ -71,23 +82,28 @@ async function open(connect: Connect) {
     },
     close() {},
   };
-  return await connect("ws://memory.bench/", { transport });
+  return await connect("ws://memory.bench/", { ...options, transport });
 }
+
+/** The fastest loop: `tryRecv() ?? await recv()`, one byte read in place. */
+async function inPlace(c: Connect, options?: ConnectOptions): Promise<void> {
+  const ws = await open(c, options);
+  let n = 0, x = 0;
+  const next = () => ws.recv().catch(() => null);
+  for (let m = ws.tryRecv() ?? await next(); m !== null;) {
+    x += m.bytes[m.offset];
+    n++;
+    m = ws.tryRecv() ?? await next();
+  }
+  check(n, x);
+  ws.terminate();
+}
+
+const IN_PLACE = "tryRecv() ?? await recv(), m.bytes[m.offset] in place";
 
 /** The loops users write; each checks it saw every message. */
 const LOOPS: [string, (connect: Connect) => Promise<void>][] = [
-  ["tryRecv() ?? await recv(), m.bytes[m.offset] in place", async (c) => {
-    const ws = await open(c);
-    let n = 0, x = 0;
-    const next = () => ws.recv().catch(() => null);
-    for (let m = ws.tryRecv() ?? await next(); m !== null;) {
-      x += m.bytes[m.offset];
-      n++;
-      m = ws.tryRecv() ?? await next();
-    }
-    check(n, x);
-    ws.terminate();
-  }],
+  [IN_PLACE, (c) => inPlace(c)],
   ["await recv(), m.data", async (c) => {
     const ws = await open(c);
     let n = 0, x = 0;
@@ -153,4 +169,37 @@ for (const [name, loop] of LOOPS) {
       fn: async () => await loop(b),
     });
   }
+}
+
+const isPing = matchPrefix('{"ping":');
+const LIVENESS: [string, ConnectOptions][] = [
+  ['appHeartbeat { isPong: matchText("pong") }', {
+    appHeartbeat: {
+      message: "ping",
+      interval: 3_600_000,
+      isPong: matchText("pong"),
+    },
+  }],
+  [`appPingReply with matchPrefix('{"ping":')`, {
+    appPingReply: (m) => isPing(m) ? "pong" : undefined,
+  }],
+  ["staleTimeout", { staleTimeout: 3_600_000 }],
+];
+const livenessGroup = `${IN_PLACE}, with application liveness options`;
+Deno.bench({
+  name: `${IN_PLACE}, no options`,
+  group: livenessGroup,
+  baseline: true,
+  n: 20,
+  warmup: 5,
+  fn: async () => await inPlace(a),
+});
+for (const [what, options] of LIVENESS) {
+  Deno.bench({
+    name: `${IN_PLACE}, ${what}`,
+    group: livenessGroup,
+    n: 20,
+    warmup: 5,
+    fn: async () => await inPlace(a, options),
+  });
 }

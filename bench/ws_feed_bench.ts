@@ -23,6 +23,14 @@
  *   (the native `WebSocket` has no loop without a string), so that group
  *   runs the native `e.data` loop again as its baseline.
  *
+ * One group runs the fastest nexus loop (in place) as it is and with the
+ * application liveness options configured: an application heartbeat whose
+ * answer matcher sees every message (`isPong: matchText("pong")`, the OKX
+ * shape; the interval is an hour, so what is measured is the matching, not
+ * the sending), an application ping reply (`appPingReply` with
+ * `matchPrefix('{"ping":')`), and the staleness watchdog (a timer only).
+ * Stats are always on; there is no option to turn them off.
+ *
  * A group measures the ceiling: the same stream read with plain
  * `conn.read()` and no WebSocket parsing at all. If a client gets close to
  * it, the server (or the loopback) is the bottleneck, not the client.
@@ -56,6 +64,7 @@ import {
   recvRawTls,
   type Work,
 } from "./feed_clients.ts";
+import { type ConnectOptions, matchPrefix, matchText } from "../mod.ts";
 import { NPM_FEED_LOOPS } from "./feed_clients_npm.ts";
 
 /** Messages received per iteration. */
@@ -100,6 +109,35 @@ for (const work of ["string", "json", "bytes"] satisfies Work[]) {
   for (const loop of loops) {
     if (loop.work === work && loop !== baseline) bench(group, loop, false);
   }
+}
+
+const isPing = matchPrefix('{"ping":');
+const LIVENESS: [string, ConnectOptions][] = [
+  ['appHeartbeat { isPong: matchText("pong") }', {
+    appHeartbeat: {
+      message: "ping",
+      interval: 3_600_000,
+      isPong: matchText("pong"),
+    },
+  }],
+  [`appPingReply with matchPrefix('{"ping":')`, {
+    appPingReply: (m) => isPing(m) ? "pong" : undefined,
+  }],
+  ["staleTimeout", { staleTimeout: 3_600_000 }],
+];
+const livenessGroup =
+  "ws feed, the in-place loop with application liveness options";
+bench(livenessGroup, NEXUS_IN_PLACE, true);
+for (const [what, client] of LIVENESS) {
+  Deno.bench({
+    name: `${NEXUS_IN_PLACE.label}, ${what}`,
+    group: livenessGroup,
+    n: 10,
+    warmup: 3,
+    async fn() {
+      expectAll(await NEXUS_IN_PLACE.run(url, { client }));
+    },
+  });
 }
 
 Deno.bench({

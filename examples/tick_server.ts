@@ -7,8 +7,13 @@
  *   and then streams ticks for that channel at `rate` ticks per second, each
  *   a 77-byte JSON quote in the shape of `bench/feed_server.ts`:
  *   `{"s":"BTC-USD","b":64123.50,"a":64124.00,"bq":1.2,"aq":0.8,"t":1732500000123}`.
+ * - `{"op":"ping"}` is answered with `{"op":"pong"}` (an application
+ *   heartbeat in the Bybit shape).
  * - A subscribe carrying `"token":"revoked"` is answered with close code
  *   4001 ("token revoked"); anything else that is not a subscribe gets 4002.
+ * - Plain HTTP: `GET /ticker?channel=BTC-USD` answers one tick as JSON (a
+ *   REST endpoint for the HTTP client examples); any other path a short
+ *   text.
  * - With `dropEvery`, each connection is closed with 1012 ("service
  *   restart") after that many milliseconds, so clients have to reconnect.
  *
@@ -67,6 +72,15 @@ export async function startTickServer(
 
   const handler = (req: Request): Response => {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      const url = new URL(req.url);
+      if (url.pathname === "/ticker") {
+        return new Response(
+          nextTick(url.searchParams.get("channel") ?? "BTC-USD"),
+          {
+            headers: { "content-type": "application/json" },
+          },
+        );
+      }
       return new Response("tick server: connect with a WebSocket client\n");
     }
     const { socket, response } = Deno.upgradeWebSocket(req);
@@ -92,6 +106,10 @@ export async function startTickServer(
         msg = JSON.parse(String(e.data));
       } catch {
         msg = {};
+      }
+      if (msg.op === "ping") {
+        socket.send('{"op":"pong"}');
+        return;
       }
       if (msg.op !== "subscribe" || typeof msg.channel !== "string") {
         socket.close(4002, "expected a subscribe message");

@@ -176,6 +176,62 @@ export class TimeoutError extends Error {
 }
 
 /**
+ * The application-level heartbeat got no answer in time: the caller's
+ * heartbeat message (`appHeartbeat.message`, e.g. OKX's `"ping"`) was sent
+ * and no message matching `appHeartbeat.isPong` arrived within
+ * `appHeartbeat.timeout` ms. A {@link TimeoutError}, so one `catch` handles
+ * every liveness failure; its name tells which one it was.
+ *
+ * @example
+ * ```ts
+ * import { AppHeartbeatTimeoutError, TimeoutError } from "@x/nexus-ws";
+ * const err = new AppHeartbeatTimeoutError(5000);
+ * console.assert(err instanceof TimeoutError && err.timeout === 5000);
+ * ```
+ */
+export class AppHeartbeatTimeoutError extends TimeoutError {
+  /** The configured bound, in ms. */
+  readonly timeout: number;
+  /** Creates the error for a bound of `timeout` ms. */
+  constructor(timeout: number, options?: ErrorOptions) {
+    super(
+      `Expected an answer to the application heartbeat within ${timeout} ms, got none`,
+      options,
+    );
+    this.name = "AppHeartbeatTimeoutError";
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * The staleness watchdog fired: no data message (text or binary, not
+ * counting application pings and pongs) arrived for `staleTimeout` ms while
+ * the connection was being read, even if the server answered pings. A
+ * {@link TimeoutError}; a reconnecting feed reports it as a disconnect and
+ * reconnects (and so re-subscribes).
+ *
+ * @example
+ * ```ts
+ * import { StaleFeedError, TimeoutError } from "@x/nexus-ws";
+ * const err = new StaleFeedError(30_000);
+ * console.assert(err instanceof TimeoutError && err.name === "StaleFeedError");
+ * ```
+ */
+export class StaleFeedError extends TimeoutError {
+  /** The configured bound, in ms. */
+  readonly timeout: number;
+  /** Creates the error for a bound of `timeout` ms. */
+  constructor(timeout: number, options?: ErrorOptions) {
+    super(
+      `Expected a data message within ${timeout} ms, got none (the feed went stale)`,
+      options,
+    );
+    this.name = "StaleFeedError";
+    this.timeout = timeout;
+  }
+}
+
+/**
  * The HTTP peer sent a response this client refuses: malformed, over a
  * limit, or shaped like a request-smuggling attempt.
  *

@@ -147,3 +147,82 @@ Deno.test("examples/rest_orders.ts fires a burst of orders through an 8-connecti
   assert.ok(peers, stdout);
   assert.ok(Number(peers[1]) >= 1 && Number(peers[1]) <= 8, peers[0]);
 });
+
+Deno.test("examples/feed_stats.ts prints the feed's, the connection's and the pool's stats once a second, drops counted by reason", async () => {
+  const ex = new Example("feed_stats.ts", [
+    "--duration",
+    "3300",
+    "--drop-every",
+    "1300",
+    "--rate",
+    "500",
+  ], ["--allow-net", "--allow-read"]);
+  const { code, stdout, stderr } = await ex.exit();
+  assert.equal(code, 0, stderr);
+  const feeds = ex.lines.filter((l) => l.startsWith("feed gen "));
+  const wss = ex.lines.filter((l) => l.startsWith("ws in "));
+  const https = ex.lines.filter((l) => l.startsWith("http "));
+  assert.ok(feeds.length >= 3 && https.length >= 3, stdout);
+  assert.ok(wss.length >= 2, stdout);
+  assert.match(
+    wss[0],
+    /^ws in [1-9]\d* msg \d+ B \d+ frames \| out \d+ msg \d+ B \| pings \d+\/\d+ rtt (-|[\d.]+ ms) \| app \d+\/\d+ rtt (-|[\d.]+ ms) \| last message [\d.]+ ms ago \| connect tcp [\d.]+ ms tls 0\.00 ms handshake [\d.]+ ms$/,
+  );
+  assert.match(
+    https.at(-1)!,
+    /^http [1-9]\d* req \| [12] dials \| \d+ reused \| \d+ stale \| in use \d idle \d waiting \d \| last [\d.]+ ms$/,
+  );
+  assert.match(
+    feeds.join("\n"),
+    /^feed gen [2-9] \| (up|down) [\d.]+ s, total [\d.]+ s \| [1-9] drops \{"close 1012":[1-9]\} \| \d+ attempts$/m,
+  );
+  assert.match(stdout, /^done: [1-9]\d* messages \(duration elapsed\)$/m);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`examples/deploy_feed.ts serves ticks, then on ${signal} ends its streams and closes its upstream feed cleanly before the deadline`, async () => {
+    const ex = new Example("deploy_feed.ts", ["--port", "0"], [
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+    ]);
+    let result, signalled = false;
+    try {
+      const [, base] = await ex.waitFor(/^listening on (http:\/\/\S+)$/);
+      await ex.waitFor(/^upstream #1 connected$/);
+      const events = await fetch(new URL("/events", base));
+      const reader = events.body!.pipeThrough(new TextDecoderStream())
+        .getReader();
+      // The first event may be the upstream's "subscribed" answer; then ticks.
+      let seen = "";
+      while (!/^data: \{"s":"BTC-USD",/m.test(seen)) {
+        const r = await reader.read();
+        assert.ok(!r.done, `Expected ticks as events, got ${seen}`);
+        seen += r.value;
+      }
+      const state = await (await fetch(base)).json();
+      assert.equal(state.generation, 1);
+      assert.equal(state.connected, true);
+      assert.equal(state.latest.s, "BTC-USD");
+      ex.kill(signal);
+      signalled = true;
+      // The event stream ends (the server closes it), it does not hang.
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        // ticks sent before the shutdown
+      }
+    } finally {
+      if (!signalled) ex.kill(signal); // a second one would kill it at once
+      result = await ex.exit();
+    }
+    const { code, stdout, stderr } = result;
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      new RegExp(
+        `^shutdown on ${signal}: upstream closed \\(1001\\) in \\d+ ms, server drained$`,
+        "m",
+      ),
+    );
+    assert.doesNotMatch(stdout, /deadline passed/);
+  });
+}

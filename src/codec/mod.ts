@@ -39,6 +39,7 @@ export {
   type ResponseMessage,
   ResponseReader,
 } from "./http/response.ts";
+export { retryAfter } from "./http/retry_after.ts";
 export { Utf8Validator } from "./ws/utf8.ts";
 export {
   FrameReader,

@@ -251,6 +251,49 @@ export function parseOrigin(origin: string | URL): URL {
   return u;
 }
 
+/**
+ * A snapshot of an {@link HttpConnection}'s counters, from
+ * {@link HttpConnection.stats}. Times are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { HttpStats } from "@x/nexus-ws";
+ * const line = (s: HttpStats) =>
+ *   `${s.requests} req, ${s.dials} dials, ${s.reuses} reused, last ${s.lastLatency?.toFixed(2)} ms`;
+ * console.assert(typeof line === "function");
+ * ```
+ */
+export interface HttpStats {
+  /** Responses received. */
+  requests: number;
+  /** Sockets opened. */
+  dials: number;
+  /** Responses received on a socket that had carried an earlier response (keep-alive reuse). */
+  reuses: number;
+  /**
+   * Requests sent again on a fresh socket because the reused one had been
+   * closed by the server first (see `retryStale`).
+   */
+  staleRetries: number;
+  /** Whether a request is in flight. */
+  busy: boolean;
+  /** Whether a socket is open. */
+  connected: boolean;
+  /**
+   * The last request's duration, from the call to its end (response read,
+   * or failure), dial and retry included; `null` before the first.
+   */
+  lastLatency: number | null;
+}
+
+/** The friend access {@link endedAt} uses (set in the class's static block). */
+let endedOf: (conn: HttpConnection) => number;
+
+/** When `conn`'s last request ended (`performance.now()`), 0 before one: for the pool's stats. */
+export function endedAt(conn: HttpConnection): number {
+  return endedOf(conn);
+}
+
 /** The friend access {@link sendRequest} uses (set in the class's static block). */
 let sendOn: (
   conn: HttpConnection,
@@ -331,6 +374,11 @@ export class HttpConnection {
   #closed = false;
   #dials = 0;
   #requests = 0;
+  #reuses = 0;
+  #staleRetries = 0;
+  #startedAt = 0; // the request in flight, or the last one
+  #endedAt = 0;
+  #lastLatency = -1;
   #reused = false; // the current socket has completed a response before
   #lastUsed = 0;
   #deadline = 0;
@@ -342,6 +390,7 @@ export class HttpConnection {
 
   static {
     sendOn = (conn, method, path, options) => conn.#send(method, path, options);
+    endedOf = (conn) => conn.#endedAt;
     installShortcuts<HttpConnection>(
       HttpConnection.prototype,
       function (method, path, options) {
@@ -427,6 +476,23 @@ export class HttpConnection {
     return {
       receive: { capacity: rb.capacity, grows: rb.grows, shrinks: rb.shrinks },
       send: { capacity: w.capacity, grows: w.grows, shrinks: 0 },
+    };
+  }
+
+  /**
+   * A snapshot of the connection's counters (see {@link HttpStats}); kept
+   * at no cost per request beyond a few increments (the latency reuses the
+   * clock reads the timeouts already make).
+   */
+  stats(): HttpStats {
+    return {
+      requests: this.#requests,
+      dials: this.#dials,
+      reuses: this.#reuses,
+      staleRetries: this.#staleRetries,
+      busy: this.#busy,
+      connected: this.#transport !== null,
+      lastLatency: this.#lastLatency < 0 ? null : this.#lastLatency,
     };
   }
 
@@ -535,6 +601,7 @@ export class HttpConnection {
       signal.addEventListener("abort", onAbort, { once: true });
     }
     const now = performance.now();
+    this.#startedAt = now;
     let wake = this.#idleTimeout > 0 ? now + this.#idleTimeout : Infinity;
     if (timeout > 0) {
       this.#timeoutMs = timeout;
@@ -557,8 +624,10 @@ export class HttpConnection {
     this.#busy = false;
     this.#deadline = 0;
     if (onAbort) signal!.removeEventListener("abort", onAbort);
+    this.#endedAt = performance.now();
+    this.#lastLatency = this.#endedAt - this.#startedAt;
     if (this.#transport !== null) {
-      this.#lastUsed = performance.now();
+      this.#lastUsed = this.#endedAt;
       if (this.#idleTimeout > 0 && this.#timer === undefined) {
         this.#arm(this.#lastUsed + this.#idleTimeout);
       }
@@ -634,9 +703,11 @@ export class HttpConnection {
       // it; with no read pending it is seen only now. The request was not
       // processed: resend it as on a stale socket.
       this.#drop();
+      this.#staleRetries++;
       return null;
     }
     this.#requests++;
+    if (reused) this.#reuses++;
     if (init.close === true || !msg.keepAlive) this.#drop();
     else this.#reused = true;
     const decoder = init.decompress === false ? null : this.#decoder;
@@ -666,6 +737,7 @@ export class HttpConnection {
     if (this.#abortReason !== undefined) throw this.#abortReason;
     if (!(err instanceof Stale)) throw err;
     if (!canRetry) throw err.lost;
+    this.#staleRetries++;
   }
 
   async #connect(): Promise<Transport> {

@@ -9,12 +9,14 @@ export {
   type HttpConnectionOptions,
   type HttpRequestOptions,
   type HttpShortcutOptions,
+  type HttpStats,
 } from "./connection.ts";
 export {
   type AcquireOptions,
   ClientPool,
   type ClientPoolOptions,
   PooledConnection,
+  type PoolStats,
 } from "./pool.ts";
 export { HttpResponse } from "./response.ts";
 export type { HttpShortcuts } from "./shortcuts.ts";

@@ -6,10 +6,12 @@
 
 import { check } from "../options.ts";
 import {
+  endedAt,
   HttpConnection,
   type HttpConnectionOptions,
   type HttpRequestOptions,
   type HttpShortcutOptions,
+  type HttpStats,
   parseOrigin,
   sendRequest,
 } from "./connection.ts";
@@ -46,6 +48,64 @@ export interface ClientPoolOptions extends HttpConnectionOptions {
 export interface AcquireOptions {
   /** Stops waiting for a free connection (rejects with the signal's reason). */
   signal?: AbortSignal;
+}
+
+/**
+ * A snapshot of a {@link ClientPool}'s counters, from
+ * {@link ClientPool.stats}: the sums over every connection the pool has
+ * had (closed ones included), and its occupancy now. Times are
+ * milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { PoolStats } from "@x/nexus-ws";
+ * const line = (s: PoolStats) =>
+ *   `${s.inUse}/${s.size} in use, ${s.waiting} waiting, ${s.requests} req over ${s.dials} dials`;
+ * console.assert(typeof line === "function");
+ * ```
+ */
+export interface PoolStats {
+  /** Responses received. */
+  requests: number;
+  /** Sockets opened. */
+  dials: number;
+  /** Responses received on a reused (kept-alive) socket. */
+  reuses: number;
+  /** Requests resent on a fresh socket after a stale one (see `retryStale`). */
+  staleRetries: number;
+  /** Connections lent out now. */
+  inUse: number;
+  /** Connections idle in the pool now. */
+  idle: number;
+  /** Callers waiting for a connection now. */
+  waiting: number;
+  /** Connections that exist now (in use + idle). */
+  size: number;
+  /** The duration of the request that ended last, on any connection; `null` before one. */
+  lastLatency: number | null;
+}
+
+/** The counters of connections the pool let go of. */
+class Retired {
+  requests = 0;
+  dials = 0;
+  reuses = 0;
+  staleRetries = 0;
+  lastEnded = 0;
+  lastLatency: number | null = null;
+
+  add(conn: HttpConnection): void {
+    const s = conn.stats();
+    this.requests += s.requests;
+    this.dials += s.dials;
+    this.reuses += s.reuses;
+    this.staleRetries += s.staleRetries;
+    const ended = endedAt(conn);
+    if (ended > this.lastEnded) {
+      this.lastEnded = ended;
+      this.lastLatency = s.lastLatency;
+    }
+  }
 }
 
 interface Waiter {
@@ -176,6 +236,7 @@ export class ClientPool {
   #closing = false;
   #drained: (() => void) | null = null;
   #closedPromise: Promise<void> | null = null;
+  #retired = new Retired();
 
   static {
     installShortcuts<ClientPool>(
@@ -220,6 +281,42 @@ export class ClientPool {
   /** Whether {@link ClientPool.close} was called. */
   get closed(): boolean {
     return this.#closing;
+  }
+
+  /**
+   * A snapshot of the pool's counters (see {@link PoolStats}), summed over
+   * its connections when called: nothing is counted per request beyond
+   * what each {@link HttpConnection} keeps.
+   */
+  stats(): PoolStats {
+    const r = this.#retired;
+    const sum = {
+      requests: r.requests,
+      dials: r.dials,
+      reuses: r.reuses,
+      staleRetries: r.staleRetries,
+    };
+    let lastEnded = r.lastEnded, lastLatency = r.lastLatency;
+    for (const conn of this.#all) {
+      const s: HttpStats = conn.stats();
+      sum.requests += s.requests;
+      sum.dials += s.dials;
+      sum.reuses += s.reuses;
+      sum.staleRetries += s.staleRetries;
+      const ended = endedAt(conn);
+      if (ended > lastEnded) {
+        lastEnded = ended;
+        lastLatency = s.lastLatency;
+      }
+    }
+    return {
+      ...sum,
+      inUse: this.busy,
+      idle: this.idle,
+      waiting: this.waiting,
+      size: this.size,
+      lastLatency,
+    };
   }
 
   /**
@@ -286,6 +383,7 @@ export class ClientPool {
       // Mid-request or closed by its user: replace it.
       conn.close();
       this.#all.delete(conn);
+      this.#retired.add(conn);
     } else {
       this.#idle.push(conn);
     }
@@ -374,7 +472,10 @@ export class ClientPool {
 
   #checkDrained(): void {
     if (this.waiting > 0 || this.busy > 0 || this.#drained === null) return;
-    for (const conn of this.#all) conn.close();
+    for (const conn of this.#all) {
+      conn.close();
+      this.#retired.add(conn);
+    }
     this.#all.clear();
     this.#idle.length = 0;
     const done = this.#drained;

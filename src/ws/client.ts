@@ -14,11 +14,7 @@ import {
   NEED_MORE,
   Opcode,
 } from "../codec/ws/frame_reader.ts";
-import {
-  closePayload,
-  FrameWriter,
-  type WriteBuf,
-} from "../codec/ws/frame_writer.ts";
+import { closePayload, FrameWriter } from "../codec/ws/frame_writer.ts";
 import type { DeflateParams } from "../codec/ws/deflate_negotiation.ts";
 import type { MessageDeflater } from "../codec/ws/permessage_deflate.ts";
 import { check } from "../options.ts";
@@ -28,6 +24,11 @@ import {
   SendCompression,
   type SendOptions,
 } from "./compression.ts";
+import {
+  type AppHeartbeatOptions,
+  AppLayer,
+  type AppPingReply,
+} from "./app_heartbeat.ts";
 import { Heartbeat, type HeartbeatOptions } from "./heartbeat.ts";
 import { abnormal, Event, Lifecycle, Phase } from "./lifecycle.ts";
 import {
@@ -40,12 +41,17 @@ import {
 } from "./message.ts";
 import { SendQueue } from "./send_queue.ts";
 import { WsReader, WsWriter } from "./split.ts";
+import { StaleWatchdog } from "./stale_watchdog.ts";
+import type { ConnectTiming, WsStats } from "./stats.ts";
 
 /** What {@link connect} hands a new client (options resolved to values). */
 export interface ClientConfig {
   maxBufferedAmount: number;
   readableHighWaterMark: number;
   heartbeat?: HeartbeatOptions;
+  appHeartbeat?: AppHeartbeatOptions;
+  appPingReply?: AppPingReply;
+  staleTimeout?: number;
   autoPong: boolean;
   onPing?: (data: Uint8Array) => void;
   onPong?: (data: Uint8Array) => void;
@@ -56,6 +62,34 @@ export interface ClientConfig {
   deflateThreshold: number;
   /** The permessage-deflate parameters settled, if any. */
   deflate?: DeflateParams;
+  /** How long opening took (filled in by `connect()`). */
+  timing: ConnectTiming;
+}
+
+/** The counters off the receive hot path (see {@link WsStats}). */
+class Counters {
+  messagesOut = 0;
+  pingsIn = 0;
+  pongsIn = 0;
+  pingsOut = 0;
+  pongsOut = 0;
+  closesOut = 0;
+  pingSentAt = 0; // the outstanding ping, 0 when none
+  rtt = -1;
+  lastMessageAt = 0; // the stamp of the read that carried the last message
+  messagesAtStamp = 0; // messagesIn when that was worked out
+}
+
+/** The friend access {@link paceSends} uses (set in the class's static block). */
+let paceOf: (ws: WsClient, interval: number) => void;
+
+/**
+ * Spaces the text and binary messages `ws` sends from now on by `interval`
+ * ms (0: no spacing for sends made from now on; sends already waiting keep
+ * their pace). Used by the reconnecting feed to pace re-subscription.
+ */
+export function paceSends(ws: WsClient, interval: number): void {
+  paceOf(ws, interval);
 }
 
 interface Deferred {
@@ -119,6 +153,15 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closed: Deferred | null = null; // made when someone waits for the end
   #heartbeat: Heartbeat | undefined;
+  #app: AppLayer | undefined;
+  #stale: StaleWatchdog | undefined;
+  /** The parser in use: {@link WsClient.#parseFrames}, or {@link WsClient.#parseApp} with an application layer. */
+  #parse: () => number;
+  #messagesIn = 0;
+  #bytesIn: number;
+  #readAt: number; // when the last socket read returned (performance.now())
+  #openedAt: number;
+  #n = new Counters();
   #readable: ReadableStream<OwnedMessage> | undefined;
   #writable: WritableStream<string | Uint8Array> | undefined;
   #compression: SendCompression | null;
@@ -151,12 +194,41 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       (cause) => this.#life.error ?? abnormal(cause as Error),
       cfg.shrinkAfter,
     );
+    this.#bytesIn = rb.length; // what followed the handshake's head
+    this.#openedAt = this.#readAt = performance.now();
+    this.#parse = this.#parseFrames;
+    this.#startLiveness(cfg);
+  }
+
+  static {
+    paceOf = (ws, interval) => ws.#sends.pace(interval);
+  }
+
+  /** Starts the liveness checks the options ask for (each off by default). */
+  #startLiveness(cfg: ClientConfig): void {
+    const waitingSince = () => this.#waitingSince;
     if (cfg.heartbeat !== undefined) {
       this.#heartbeat = new Heartbeat(cfg.heartbeat, {
-        frames: () => reader.frames,
-        waitingSince: () => this.#waitingSince,
+        frames: () => this.#reader.frames,
+        waitingSince,
         ping: () => this.#autoPing(),
         fail: (error) => this.#on(Event.HeartbeatTimeout, { error }),
+      });
+    }
+    if (cfg.appHeartbeat !== undefined || cfg.appPingReply !== undefined) {
+      this.#app = new AppLayer(cfg.appHeartbeat, cfg.appPingReply, {
+        send: (payload, what) => this.#sendApp(payload, what),
+        waitingSince,
+        fail: (error) => this.#on(Event.AppHeartbeatFailed, { error }),
+      });
+      // Only now does the receive path look at each data message.
+      this.#parse = this.#parseApp;
+    }
+    if (cfg.staleTimeout !== undefined) {
+      this.#stale = new StaleWatchdog(cfg.staleTimeout, {
+        data: () => this.#messagesIn - (this.#app?.consumed ?? 0),
+        waitingSince,
+        fail: (error) => this.#on(Event.Stale, { error }),
       });
     }
   }
@@ -277,7 +349,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * protocol violation fails the connection and gives `NEED_MORE`; an error
    * thrown by an `onPing` / `onPong` callback is rethrown.
    */
-  #parse(): number {
+  #parseFrames(): number {
     let op: number;
     try {
       op = this.#next();
@@ -316,10 +388,12 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       const op = reader.next(rb);
       if (op === Opcode.Text) {
         this.#msg.type = "text";
+        this.#messagesIn++;
         return op;
       }
       if (op === Opcode.Binary) {
         this.#msg.type = "binary";
+        this.#messagesIn++;
         return op;
       }
       if (op !== Opcode.Ping && op !== Opcode.Pong) return op;
@@ -327,10 +401,36 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     }
   }
 
+  /**
+   * {@link WsClient.#parseFrames} through the application layer: a data
+   * message it consumes (a heartbeat answer it hides, a server ping it
+   * answers) is not returned, parsing goes on. Installed only when the
+   * application layer is configured.
+   */
+  #parseApp(): number {
+    const app = this.#app!, msg = this.#msg;
+    for (;;) {
+      const op = this.#parseFrames();
+      if (op !== Opcode.Text && op !== Opcode.Binary) return op;
+      // Lent to the matchers; a message they consume is followed by the
+      // next one in the same object (the caller never got it), and one that
+      // throws is revoked: its frame is gone.
+      lend(msg);
+      try {
+        if (app.inspect(msg)) return op;
+      } catch (err) {
+        revoke(msg);
+        throw err;
+      }
+    }
+  }
+
   /** Handles a ping or pong the reader just returned (synchronously). */
   #control(op: number): void {
     const reader = this.#reader;
+    const n = this.#n;
     if (op === Opcode.Ping) {
+      n.pingsIn++;
       // Under write pressure only the latest pings get a pong (RFC 6455 §5.5.3).
       const cfg = this.#cfg;
       if (
@@ -338,10 +438,16 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         this.#sends.underMark()
       ) {
         this.#writer.pong(this.#sends.out, reader.payload());
+        n.pongsOut++;
         this.#sends.flush();
       }
       cfg.onPing?.(reader.payload());
     } else {
+      n.pongsIn++;
+      if (n.pingSentAt !== 0) {
+        n.rtt = performance.now() - n.pingSentAt;
+        n.pingSentAt = 0;
+      }
       this.#cfg.onPong?.(reader.payload());
     }
   }
@@ -404,7 +510,11 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   /** Takes in what a socket read gave: `n` bytes, or the end of the stream (`null`). */
   #afterRead(n: number | null, cause?: Error): void {
     if (n === null) this.#on(Event.SocketEnd, { error: cause });
-    else this.#rb.commit(n);
+    else {
+      this.#rb.commit(n);
+      this.#bytesIn += n;
+      this.#readAt = performance.now(); // for stats(): one clock read per read
+    }
   }
 
   /**
@@ -457,13 +567,15 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
 
   /**
    * The receive buffer's free tail for the next socket read, which starts
-   * the heartbeat's wait. The buffers adapt here (grow after a full read,
+   * the heartbeat's wait (and closes the stamp of the last message, see
+   * {@link WsClient.stats}). The buffers adapt here (grow after a full read,
    * shrink when quiet): nothing borrowed is live at a socket read, since
    * every receive revokes the last message first.
    */
   #readView(): Uint8Array {
     const now = performance.now();
     if (this.#waitingSince === 0) this.#waitingSince = now;
+    this.#noteLastMessage();
     const rb = this.#rb, before = rb.bytes;
     const view = rb.forRead(now);
     if (rb.bytes !== before) {
@@ -474,13 +586,56 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return view;
   }
 
+  /** Messages parsed since the last stamp came from the last read: that read's time is the last message's. */
+  #noteLastMessage(): void {
+    const n = this.#n;
+    if (this.#messagesIn !== n.messagesAtStamp) {
+      n.messagesAtStamp = this.#messagesIn;
+      n.lastMessageAt = this.#readAt;
+    }
+  }
+
+  /**
+   * A snapshot of the connection's counters and timings (see
+   * {@link WsStats}). Counting costs nothing per message beyond an
+   * increment: no allocation, no clock read (reads are stamped, not
+   * messages); the snapshot object is made here.
+   */
+  stats(): WsStats {
+    this.#noteLastMessage();
+    const n = this.#n, app = this.#app, now = performance.now();
+    const sends = this.#sends;
+    return {
+      messagesIn: this.#messagesIn,
+      bytesIn: this.#bytesIn,
+      framesIn: this.#reader.frames,
+      messagesOut: n.messagesOut,
+      bytesOut: sends.written,
+      framesOut: n.messagesOut + n.pingsOut + n.pongsOut + n.closesOut,
+      pingsIn: n.pingsIn,
+      pongsIn: n.pongsIn,
+      pingsOut: n.pingsOut,
+      pongsOut: n.pongsOut,
+      rtt: n.rtt < 0 ? null : n.rtt,
+      appPingsOut: app?.pingsOut ?? 0,
+      appPongsIn: app?.pongsIn ?? 0,
+      appPingsIn: app?.pingsIn ?? 0,
+      appRtt: app === undefined || app.rtt < 0 ? null : app.rtt,
+      sinceLastMessage: n.messagesAtStamp === 0 ? null : now - n.lastMessageAt,
+      openFor: now - this.#openedAt,
+      connect: { ...this.#cfg.timing },
+    };
+  }
+
   /** Reads and discards until the server ends the TCP stream (or the close timer fires). */
   async #drainUntilEnd(): Promise<void> {
     const rb = this.#rb;
     try {
       for (;;) {
         rb.clear();
-        if ((await this.#t.read(rb.spare())) === null) break;
+        const n = await this.#t.read(rb.spare());
+        if (n === null) break;
+        this.#bytesIn += n;
       }
     } catch { /* closed by the timer, or reset by the peer */ }
     this.#on(Event.SocketEnd);
@@ -520,6 +675,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
             ? life.code
             : undefined;
           this.#writer.closeFrame(sends.out, closePayload(code));
+          this.#n.closesOut++;
           sends.flush();
         }
         this.#armCloseTimer();
@@ -545,6 +701,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       this.#closeTimer = undefined;
     }
     this.#heartbeat?.stop();
+    this.#app?.stop();
+    this.#stale?.stop();
     const life = this.#life;
     this.#sends.rejectWaiting(
       life.error ??
@@ -573,8 +731,49 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       return false;
     }
     this.#writer.ping(this.#sends.out);
+    this.#sentPing();
     this.#sends.flush();
     return true;
+  }
+
+  #sentPing(): void {
+    const n = this.#n;
+    n.pingsOut++;
+    if (n.pingSentAt === 0) n.pingSentAt = performance.now();
+  }
+
+  /**
+   * The application layer's send: a heartbeat message or the answer to a
+   * server ping, encoded at once (only while open and under the write
+   * mark, like a pong).
+   */
+  #sendApp(payload: unknown, what: string): boolean {
+    if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+      throw new TypeError(
+        `Expected ${what} to be a string or a Uint8Array, got ${typeof payload}`,
+      );
+    }
+    if (this.#life.phase !== Phase.Open || !this.#sends.underMark()) {
+      return false;
+    }
+    this.#encode(payload);
+    this.#sends.flush();
+    return true;
+  }
+
+  /**
+   * Encodes a text (string) or binary message into the send buffer,
+   * compressed by `deflater` when one is given.
+   */
+  #encode(
+    payload: string | Uint8Array,
+    deflater: MessageDeflater | null = null,
+  ): void {
+    const out = this.#sends.out;
+    if (deflater !== null) this.#writer.compressed(out, deflater, payload);
+    else if (typeof payload === "string") this.#writer.text(out, payload);
+    else this.#writer.binary(out, payload);
+    this.#n.messagesOut++;
   }
 
   /**
@@ -659,10 +858,10 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     const deflater = this.#deflaterFor(text.length, options, "sendText()");
     const sends = this.#sends;
     if (sends.admits()) {
-      this.#text(sends.out, text, deflater);
+      this.#encode(text, deflater);
       return sends.flush();
     }
-    return sends.wait(() => this.#text(sends.out, text, deflater));
+    return sends.wait(() => this.#encode(text, deflater));
   }
 
   /**
@@ -684,7 +883,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     const deflater = this.#deflaterFor(data.length, options, "sendBinary()");
     const sends = this.#sends;
     if (sends.admits()) {
-      this.#binary(sends.out, data, deflater);
+      this.#encode(data, deflater);
       return sends.flush();
     }
     // A send that waits its turn reads its payload later; a view borrowed
@@ -694,7 +893,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     const payload = rbuf === this.#rb.bytes.buffer || lendsFrom(this.#msg, rbuf)
       ? data.slice()
       : data;
-    return sends.wait(() => this.#binary(sends.out, payload, deflater));
+    return sends.wait(() => this.#encode(payload, deflater));
   }
 
   /** The compressor for a send of `size` bytes, or null to send it as it is. */
@@ -708,24 +907,11 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return c === null ? null : c.deflaterFor(size, options?.compress);
   }
 
-  #text(out: WriteBuf, text: string, deflater: MessageDeflater | null): void {
-    if (deflater === null) this.#writer.text(out, text);
-    else this.#writer.compressed(out, deflater, text);
-  }
-
-  #binary(
-    out: WriteBuf,
-    data: Uint8Array,
-    deflater: MessageDeflater | null,
-  ): void {
-    if (deflater === null) this.#writer.binary(out, data);
-    else this.#writer.compressed(out, deflater, data);
-  }
-
   /** Sends a ping (payload ≤ 125 bytes, else `RangeError`). Pongs are reported to `onPong`. */
   ping(data?: Uint8Array): Promise<void> {
     this.#checkOpen();
     this.#writer.ping(this.#sends.out, data);
+    this.#sentPing();
     return this.#sends.flush();
   }
 
@@ -746,6 +932,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     revoke(this.#msg);
     if (this.#life.phase === Phase.Open) {
       this.#writer.closeFrame(this.#sends.out, payload);
+      this.#n.closesOut++;
       this.#sends.flush();
       this.#on(Event.CallerClose);
     }

@@ -47,6 +47,11 @@ import {
   portOf,
   type Transport,
 } from "../transport.ts";
+import {
+  type AppHeartbeatOptions,
+  appHeartbeatRule,
+  type AppPingReply,
+} from "./app_heartbeat.ts";
 import { HEARTBEAT_RULES, type HeartbeatOptions } from "./heartbeat.ts";
 import {
   deflateOffers,
@@ -139,6 +144,32 @@ export interface ConnectOptions extends ReadBufOptions {
    * {@link PerMessageDeflateOptions} and `docs/websocket.md` for the costs.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * Application-level heartbeat, for servers that want a message of their
+   * own rather than a ping frame (OKX's `"ping"`, Bybit's
+   * `{"op":"ping"}`): `message` is sent every `interval` ms; with `isPong`,
+   * the answer is recognised (and kept out of `recv()` unless `hidePongs`
+   * is false) and the connection fails with
+   * {@link AppHeartbeatTimeoutError} when none comes within `timeout` ms.
+   * Off by default. See {@link AppHeartbeatOptions}.
+   */
+  appHeartbeat?: AppHeartbeatOptions;
+  /**
+   * Answers the server's application pings (`{"ping": n}` →
+   * `{"pong": n}`): called with each data message before `recv()` would
+   * return it; what it returns is sent and the message is not returned;
+   * `undefined` lets the message through. Pings are answered when they are
+   * parsed, i.e. inside `recv()` / `tryRecv()`: a connection nobody reads
+   * answers nothing. See {@link AppPingReply}.
+   */
+  appPingReply?: AppPingReply;
+  /**
+   * Staleness watchdog: fail the connection with {@link StaleFeedError}
+   * when no data message (application pings and answers not counted)
+   * arrives for this many ms while `recv()` waits, even if the server
+   * answers pings. Off by default.
+   */
+  staleTimeout?: number;
 }
 
 /** The longest delay `setTimeout` honours. */
@@ -188,6 +219,9 @@ export const CONNECT_RULES: Rules = {
   readableHighWaterMark: integer(0),
   heartbeat: heartbeatRule,
   perMessageDeflate: PER_MESSAGE_DEFLATE_RULE,
+  appHeartbeat: appHeartbeatRule,
+  appPingReply: func,
+  staleTimeout: integer(1, MAX_TIMER_MS),
 };
 
 /**
@@ -273,6 +307,10 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       heartbeat: options.heartbeat,
       deflateThreshold: deflateThreshold(options.perMessageDeflate),
+      appHeartbeat: options.appHeartbeat,
+      appPingReply: options.appPingReply,
+      staleTimeout: options.staleTimeout,
+      timing: { tcp: 0, tls: 0, handshake: 0 },
     },
   };
 }
@@ -364,13 +402,17 @@ export async function connect(
   const closeOnAbort = () => transport?.close();
   ac.signal.addEventListener("abort", closeOnAbort, { once: true });
   try {
+    const timing = p.cfg.timing;
     transport ??= await dial(p.url, {
       caCerts: options.caCerts,
       signal: ac.signal,
       proxy: p.proxy,
+      timing,
     });
     ac.signal.throwIfAborted();
+    const t0 = performance.now();
     const settled = await handshake(transport, p);
+    timing.handshake = performance.now() - t0;
     const deflate = settled.perMessageDeflate ?? undefined;
     const reader = new FrameReader({
       maxMessageSize: p.rb.maxMessageSize,

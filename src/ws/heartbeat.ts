@@ -10,6 +10,7 @@
 
 import { TimeoutError } from "../errors.ts";
 import { integer, type Rules } from "../options.ts";
+import { MAX_TIMER_MS, overdue, Ticker } from "./ticker.ts";
 
 /**
  * Heartbeat settings (see {@link ConnectOptions.heartbeat}). Times are
@@ -32,9 +33,6 @@ export interface HeartbeatOptions {
    */
   timeout?: number;
 }
-
-/** The longest delay `setTimeout` honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The rules of {@link HeartbeatOptions}. */
 export const HEARTBEAT_RULES: Rules = {
@@ -60,37 +58,27 @@ export interface HeartbeatHooks {
  * peer is caught within 1.25 × `timeout` of the ping. The timer does not
  * keep the process alive.
  */
-export class Heartbeat {
+export class Heartbeat extends Ticker {
   #interval: number;
   #timeout: number;
   #hooks: HeartbeatHooks;
-  #timer: ReturnType<typeof setInterval> | undefined;
   #frames: number;
   #lastRx: number; // when the frame counter was last seen moving
   #pingAt = 0; // when the outstanding ping was sent, 0 when none is
 
   /** Starts the timer. */
   constructor(options: HeartbeatOptions, hooks: HeartbeatHooks) {
+    const timeout = options.timeout ?? options.interval;
+    super(Math.min(options.interval, timeout) >> 2);
     this.#interval = options.interval;
-    this.#timeout = options.timeout ?? options.interval;
+    this.#timeout = timeout;
     this.#hooks = hooks;
     this.#frames = hooks.frames();
     this.#lastRx = performance.now();
-    const period = Math.max(1, Math.min(this.#interval, this.#timeout) >> 2);
-    this.#timer = setInterval(() => this.#tick(), period);
-    Deno.unrefTimer(this.#timer);
   }
 
-  /** Stops the timer. Idempotent. */
-  stop(): void {
-    if (this.#timer === undefined) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #tick(): void {
+  protected tick(now: number): void {
     const h = this.#hooks;
-    const now = performance.now();
     const frames = h.frames();
     if (frames !== this.#frames) {
       this.#frames = frames;
@@ -101,8 +89,7 @@ export class Heartbeat {
       if (now - this.#lastRx >= this.#interval && h.ping()) this.#pingAt = now;
       return;
     }
-    const since = h.waitingSince();
-    if (since !== 0 && now - Math.max(this.#pingAt, since) >= this.#timeout) {
+    if (overdue(now, this.#pingAt, h.waitingSince(), this.#timeout)) {
       this.stop();
       h.fail(
         new TimeoutError(

@@ -53,6 +53,13 @@ export const Event = {
   HeartbeatTimeout: 5,
   /** The caller's `terminate()`. */
   Terminate: 6,
+  /**
+   * The application heartbeat failed: no answer in time, or the caller's
+   * message function threw.
+   */
+  AppHeartbeatFailed: 7,
+  /** The staleness watchdog found no data message in time. */
+  Stale: 8,
 } as const;
 
 /** One of {@link Event}'s values. */
@@ -66,6 +73,8 @@ const EVENT_NAMES = [
   "CloseTimeout",
   "HeartbeatTimeout",
   "Terminate",
+  "AppHeartbeatFailed",
+  "Stale",
 ];
 
 /** Nothing to do: the event does not change the phase. */
@@ -78,7 +87,11 @@ const { Open, CloseSent, CloseReceived, Failing, Closed } = Phase;
 /**
  * The transition table: `TABLE[phase][event]` is the next phase, `STAY` or
  * `NO`. Columns in {@link Event} order: CallerClose, ServerClose,
- * ProtocolError, SocketEnd, CloseTimeout, HeartbeatTimeout, Terminate.
+ * ProtocolError, SocketEnd, CloseTimeout, HeartbeatTimeout, Terminate,
+ * AppHeartbeatFailed, Stale. The three liveness failures (heartbeat,
+ * application heartbeat, staleness) move alike: an open connection is
+ * dropped at once (no closing handshake with a peer that is dead or
+ * useless); once closing has begun, the close timer bounds the rest.
  */
 const TABLE: readonly (readonly number[])[] = [
   /* Open          */ [
@@ -87,6 +100,8 @@ const TABLE: readonly (readonly number[])[] = [
     Failing,
     Closed,
     NO,
+    Closed,
+    Closed,
     Closed,
     Closed,
   ],
@@ -98,10 +113,22 @@ const TABLE: readonly (readonly number[])[] = [
     Closed,
     STAY,
     Closed,
+    STAY,
+    STAY,
   ],
-  /* CloseReceived */ [STAY, NO, NO, Closed, Closed, STAY, Closed],
-  /* Failing       */ [STAY, STAY, STAY, Closed, Closed, STAY, Closed],
-  /* Closed        */ [STAY, STAY, STAY, STAY, STAY, STAY, STAY],
+  /* CloseReceived */ [STAY, NO, NO, Closed, Closed, STAY, Closed, STAY, STAY],
+  /* Failing       */ [
+    STAY,
+    STAY,
+    STAY,
+    Closed,
+    Closed,
+    STAY,
+    Closed,
+    STAY,
+    STAY,
+  ],
+  /* Closed        */ [STAY, STAY, STAY, STAY, STAY, STAY, STAY, STAY, STAY],
 ];
 
 /**
@@ -155,7 +182,7 @@ export class Lifecycle {
    * Applies `event`, returning the phase it left (so the caller knows which
    * move happened). `code` / `reason` are the server's close frame's
    * (`ServerClose`); `error` is what failed (`ProtocolError`, `SocketEnd`,
-   * `HeartbeatTimeout`). Throws on a move the table forbids.
+   * `HeartbeatTimeout`, `AppHeartbeatFailed`, `Stale`). Throws on a move the table forbids.
    */
   on(
     event: Event,
@@ -200,6 +227,8 @@ export class Lifecycle {
         else if (from === Open) this.#error = abnormal(d.error);
         return;
       case Event.HeartbeatTimeout:
+      case Event.AppHeartbeatFailed:
+      case Event.Stale:
         this.#error = d.error ?? null;
         return;
       case Event.Terminate:

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { CloseCode, ConnectionClosedError, ProtocolError } from "../errors.ts";
+import {
+  CloseCode,
+  ConnectionClosedError,
+  HandshakeError,
+  NetworkError,
+  ProtocolError,
+} from "../errors.ts";
 import {
   check,
   func,
@@ -17,10 +23,13 @@ import {
   signal as signalRule,
 } from "../options.ts";
 import { closePayload } from "../codec/ws/frame_writer.ts";
-import type { WsClient } from "./client.ts";
+import { retryAfter } from "../codec/http/retry_after.ts";
+import { paceSends, type WsClient } from "./client.ts";
 import { connect, CONNECT_RULES, type ConnectOptions } from "./connect.ts";
 import type { SendOptions } from "./compression.ts";
+import { budgetFor, type Slot } from "./connect_budget.ts";
 import type { Message, OwnedMessage } from "./message.ts";
+import type { WsStats } from "./stats.ts";
 
 /**
  * How long to wait between reconnect attempts. Attempt `n` (1 for the first
@@ -53,6 +62,18 @@ export interface BackoffOptions {
    * is retried with growing waits, not hammered. Default 5000.
    */
   resetAfter?: number;
+  /**
+   * The wait after a close code listed in
+   * {@link ReconnectOptions.slowCodes} ("back off longer": 1008 policy
+   * violation, 1013 try again later): it starts here and grows by `factor`
+   * up to `max(max, slowInitial)`, jitter applied. Default 5000.
+   */
+  slowInitial?: number;
+  /**
+   * The longest wait a `Retry-After` (on a `429` or `503` answer to the
+   * handshake) may impose; a longer one is cut to this. Default 60000.
+   */
+  maxRetryAfter?: number;
 }
 
 /**
@@ -100,8 +121,58 @@ export interface DisconnectInfo {
   error: Error | null;
   /** The number of the reconnect attempt to come (1, 2, ... consecutive). */
   attempt: number;
-  /** Milliseconds until that attempt, or `null` when the feed stops instead. */
+  /**
+   * Milliseconds until that attempt, or `null` when the feed stops instead:
+   * the backoff (the longer one after a code in `slowCodes`), or the
+   * `Retry-After` of a `429` / `503` handshake answer when that is longer
+   * (bounded by `backoff.maxRetryAfter`).
+   */
   delay: number | null;
+}
+
+/**
+ * A snapshot of a {@link ReconnectingFeed}'s counters, from
+ * {@link ReconnectingFeed.stats}. Times are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { FeedStats } from "@x/nexus-ws";
+ * const line = (s: FeedStats) =>
+ *   `gen ${s.generation}, ${s.disconnects} drops ${JSON.stringify(s.reasons)}, up ${(s.connectedFor / 1000).toFixed(0)} s`;
+ * console.assert(typeof line === "function");
+ * ```
+ */
+export interface FeedStats {
+  /** The current generation (connections established so far). */
+  generation: number;
+  /** Whether a connection is current now. */
+  connected: boolean;
+  /** Connect attempts started, successful or not. */
+  attempts: number;
+  /** Connect attempts that failed (URL function, dial, handshake, `onConnect`). */
+  failedAttempts: number;
+  /** Established connections that ended without the caller asking. */
+  disconnects: number;
+  /**
+   * Disconnects and failed attempts by reason: `"close 1012"` (a close
+   * code, or 1006 for a lost connection), `"handshake 429"`,
+   * `"network connect"` (a `NetworkError`'s stage), `"protocol 1002"`, or
+   * the error's name (`"TimeoutError"`, `"StaleFeedError"`,
+   * `"AppHeartbeatTimeoutError"`, what `onConnect` threw...).
+   */
+  reasons: Record<string, number>;
+  /** The last disconnect or failed attempt, as `onDisconnect` saw it. */
+  lastDisconnect: DisconnectInfo | null;
+  /** Time the current connection has been up (0 when there is none). */
+  connectedFor: number;
+  /** Time connected in total, over every generation. */
+  uptime: number;
+  /** Attempts that had to wait for the host's connect budget. */
+  budgetWaits: number;
+  /** Total time attempts waited for the host's connect budget. */
+  budgetWaited: number;
+  /** The current connection's own counters, or `null` when there is none. */
+  ws: WsStats | null;
 }
 
 /**
@@ -172,9 +243,26 @@ export interface ReconnectOptions {
    * token surfaces at once instead of looking like a quiet feed. Set
    * `Infinity` to wait for a server that may not be up yet (and log the
    * failures in `onDisconnect`). Once connected, only `maxAttempts` bounds
-   * the retries.
+   * the retries. A handshake answered `429` / `503` with `Retry-After`
+   * does not stop the feed here: the server is there and asked to wait.
    */
   initialAttempts?: number;
+  /**
+   * Close codes after which the feed backs off longer before reconnecting
+   * (`backoff.slowInitial`, default 5 s, growing), e.g. `[1008, 1013]`:
+   * a server that closed for a rate limit or overload should not be
+   * called back at once. Integers in 1000..4999. Default none.
+   */
+  slowCodes?: Iterable<number>;
+  /**
+   * Paces re-subscription: the text and binary messages `onConnect` sends
+   * on its `ws` are spread at this many per second (the first goes at
+   * once, each later one waits for its slot; its promise resolves when it
+   * is written). Sends still waiting when `onConnect` returns keep their
+   * pace; sends made after it are not paced. Pings and pongs are never
+   * paced. Default: not paced.
+   */
+  subscribeRate?: number;
   /**
    * Stops the feed: the current connection is closed (code 1000), a pending
    * wait or connect attempt is cancelled, and `recv()` rejects with the
@@ -218,11 +306,14 @@ interface Backoff {
   factor: number;
   jitter: number;
   resetAfter: number;
+  /** The schedule after a slow code. */
+  slow: { initial: number; max: number; factor: number; jitter: number };
+  maxRetryAfter: number;
 }
 
 function delayOf(
   attempt: number,
-  b: Backoff,
+  b: { initial: number; max: number; factor: number; jitter: number },
   random: () => number,
 ): number {
   const base = Math.min(b.max, b.initial * b.factor ** (attempt - 1));
@@ -235,6 +326,8 @@ const BACKOFF_RULES: Rules = {
   factor: number(1, 1e6),
   jitter: number(0, 1),
   resetAfter: number(0),
+  slowInitial: number(0),
+  maxRetryAfter: number(0),
 };
 
 function checkBackoff(o: BackoffOptions): Backoff {
@@ -246,12 +339,21 @@ function checkBackoff(o: BackoffOptions): Backoff {
       `Expected backoff.max >= backoff.initial (${initial}), got ${max}`,
     );
   }
+  const factor = o.factor ?? 2, jitter = o.jitter ?? 0.5;
+  const slowInitial = o.slowInitial ?? 5000;
   return {
     initial,
     max,
-    factor: o.factor ?? 2,
-    jitter: o.jitter ?? 0.5,
+    factor,
+    jitter,
     resetAfter: o.resetAfter ?? 5000,
+    slow: {
+      initial: slowInitial,
+      max: Math.max(max, slowInitial),
+      factor,
+      jitter,
+    },
+    maxRetryAfter: o.maxRetryAfter ?? 60_000,
   };
 }
 
@@ -300,6 +402,8 @@ const RECONNECT_RULES: Rules = {
   onDisconnect: func,
   backoff: nested(BACKOFF_RULES),
   finalCodes: closeCodes,
+  slowCodes: closeCodes,
+  subscribeRate: number(Number.MIN_VALUE, 1e6),
   maxAttempts: attempts,
   initialAttempts: attempts,
   signal: signalRule,
@@ -347,12 +451,56 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Reads `ws` to its end, discarding messages and the outcome. */
+async function drain(ws: WsClient): Promise<void> {
+  try {
+    while ((await ws.recv()) !== null) { /* discard */ }
+  } catch { /* the outcome is in closeCode */ }
+}
+
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
 /** What stopped the feed: the caller's `close()` (recv() gives null) or an error. */
 type Stop = { closed: true } | { closed: false; error: unknown };
+
+/** The key of a disconnect in {@link FeedStats.reasons}. */
+function reasonOf(code: number, error: Error | null): string {
+  if (error === null || error instanceof ConnectionClosedError) {
+    return `close ${code}`;
+  }
+  if (error instanceof HandshakeError) return `handshake ${error.status}`;
+  if (error instanceof NetworkError) return `network ${error.stage}`;
+  if (error instanceof ProtocolError) return `protocol ${error.code}`;
+  return error.name;
+}
+
+/**
+ * The wait a `429` / `503` handshake answer asks for (its `Retry-After`),
+ * or `undefined`.
+ */
+function retryAfterOf(e: unknown): number | undefined {
+  if (
+    !(e instanceof HandshakeError) || (e.status !== 429 && e.status !== 503)
+  ) {
+    return undefined;
+  }
+  const v = e.headers.get("retry-after");
+  return v === null ? undefined : retryAfter(v, Date.now()) ?? undefined;
+}
+
+/** The feed's counters (see {@link FeedStats}). */
+class FeedCounters {
+  attempts = 0;
+  failedAttempts = 0;
+  disconnects = 0;
+  reasons: Record<string, number> = {};
+  last: DisconnectInfo | null = null;
+  uptime = 0; // of the connections that ended
+  budgetWaits = 0;
+  budgetWaited = 0;
+}
 
 /**
  * A WebSocket feed that survives disconnects: get one from
@@ -392,6 +540,8 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   #onDisconnect: ReconnectOptions["onDisconnect"];
   #backoff: Backoff;
   #finalCodes: Set<number>;
+  #slowCodes: Set<number>;
+  #paceMs: number; // 0: onConnect's sends are not paced
   #maxAttempts: number;
   #initialAttempts: number;
   #signal: AbortSignal | undefined;
@@ -407,6 +557,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   #stop: Stop | null = null;
   #closing: Promise<void> | null = null;
   #dialing: Promise<unknown> | null = null; // connect() in flight
+  #n = new FeedCounters();
 
   /**
    * Created by {@link reconnecting}.
@@ -429,6 +580,10 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     this.#onDisconnect = options.onDisconnect;
     this.#backoff = checkBackoff(options.backoff ?? {});
     this.#finalCodes = new Set(options.finalCodes ?? []);
+    this.#slowCodes = new Set(options.slowCodes ?? []);
+    this.#paceMs = options.subscribeRate === undefined
+      ? 0
+      : 1000 / options.subscribeRate;
     this.#maxAttempts = options.maxAttempts ?? Infinity;
     this.#initialAttempts = options.initialAttempts ?? 3;
     this.#signal = signal;
@@ -474,6 +629,29 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
   }
 
   /**
+   * A snapshot of the feed's counters (see {@link FeedStats}), with the
+   * current connection's {@link WsClient.stats} as `ws`.
+   */
+  stats(): FeedStats {
+    const n = this.#n, ws = this.#ws;
+    const connectedFor = ws === null ? 0 : performance.now() - this.#openedAt;
+    return {
+      generation: this.#generation,
+      connected: ws !== null,
+      attempts: n.attempts,
+      failedAttempts: n.failedAttempts,
+      disconnects: n.disconnects,
+      reasons: { ...n.reasons },
+      lastDisconnect: n.last === null ? null : { ...n.last },
+      connectedFor,
+      uptime: n.uptime + connectedFor,
+      budgetWaits: n.budgetWaits,
+      budgetWaited: n.budgetWaited,
+      ws: ws === null ? null : ws.stats(),
+    };
+  }
+
+  /**
    * Receives the next message, from whichever connection is current,
    * connecting or reconnecting first when needed. Resolves with a borrowed
    * {@link Message} (valid until the next `recv()`), or `null` once the
@@ -511,8 +689,14 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         } catch (e) {
           error = asError(e);
         }
+        if (this.#stop !== null) {
+          // Stopped while this read was pending: the connection's close()
+          // left the reading to it, so read on to the end (discarding), and
+          // give the feed's outcome, not a message after close().
+          if (msg !== null) await drain(ws);
+          continue;
+        }
         if (msg !== null) return msg;
-        if (this.#stop !== null) continue;
         if (!ws.closed) {
           // recv() refused the call (someone else is reading feed.ws): a bug.
           if (error instanceof TypeError) throw error;
@@ -527,9 +711,10 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
           code = error.code;
           if (error instanceof ConnectionClosedError) reason = error.reason;
         }
-        const healthy =
-          performance.now() - this.#openedAt >= this.#backoff.resetAfter;
-        if (healthy) this.#attempt = 0;
+        const up = performance.now() - this.#openedAt;
+        this.#n.uptime += up;
+        this.#n.disconnects++;
+        if (up >= this.#backoff.resetAfter) this.#attempt = 0;
         this.#disconnected({
           generation: this.#generation,
           connected: true,
@@ -633,6 +818,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     }
     this.#ac.abort();
     const ws = this.#ws, pending = this.#pending;
+    if (ws !== null) this.#n.uptime += performance.now() - this.#openedAt;
     this.#ws = null;
     pending?.terminate();
     this.#closing = Promise.all([
@@ -641,9 +827,21 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     ]).then(() => {});
   }
 
-  /** Records a disconnect or failed attempt: reports it, then schedules the next attempt or stops. */
-  #disconnected(info: Omit<DisconnectInfo, "attempt" | "delay">): void {
+  /**
+   * Records a disconnect or failed attempt: reports it, then schedules the
+   * next attempt or stops. `wanted` is the wait the server asked for (a
+   * `Retry-After`, already bounded), `undefined` when it asked none: a
+   * server that asks to wait exists, so that attempt does not count toward
+   * `initialAttempts` (only `maxAttempts` bounds those).
+   */
+  #disconnected(
+    info: Omit<DisconnectInfo, "attempt" | "delay">,
+    wanted?: number,
+  ): void {
     const attempt = ++this.#attempt;
+    const n = this.#n;
+    const reason = reasonOf(info.code, info.error);
+    n.reasons[reason] = (n.reasons[reason] ?? 0) + 1;
     let stop: Stop | null = null;
     if (this.#finalCodes.has(info.code)) {
       const e = new ConnectionClosedError(
@@ -658,7 +856,8 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       stop = { closed: false, error: e };
     } else if (
       attempt > this.#maxAttempts ||
-      (this.#generation === 0 && attempt >= this.#initialAttempts)
+      (this.#generation === 0 && attempt >= this.#initialAttempts &&
+        wanted === undefined)
     ) {
       stop = {
         closed: false,
@@ -666,9 +865,18 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
           new ConnectionClosedError(info.code, info.reason, info.clean),
       };
     }
+    const b = this.#backoff;
     const delay = stop === null
-      ? delayOf(attempt, this.#backoff, Math.random)
+      ? Math.max(
+        wanted ?? 0,
+        delayOf(
+          attempt,
+          this.#slowCodes.has(info.code) ? b.slow : b,
+          Math.random,
+        ),
+      )
       : null;
+    n.last = { ...info, attempt, delay };
     try {
       this.#onDisconnect?.({ ...info, attempt, delay });
     } catch (e) {
@@ -683,8 +891,10 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     const signal = this.#ac.signal;
     await sleep(this.#delay, signal);
     if (signal.aborted) return;
-    const failed = (e: unknown, ws?: WsClient) => {
+    this.#n.attempts++;
+    const failed = (e: unknown, ws?: WsClient, wanted?: number) => {
       const closed = ws?.closed ?? false;
+      this.#n.failedAttempts++;
       this.#disconnected({
         generation: this.#generation,
         connected: false,
@@ -692,7 +902,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         reason: closed ? ws!.closeReason : "",
         clean: false,
         error: asError(e),
-      });
+      }, wanted);
     };
     let u: string | URL;
     try {
@@ -703,8 +913,14 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     }
     if (signal.aborted) return;
     let ws: WsClient;
+    let slot: Slot | null = null;
+    let budget: ReturnType<typeof budgetFor> | undefined;
     try {
       if (typeof this.#url === "function") checkUrl(u);
+      budget = budgetFor(u);
+      slot = await budget.take(signal);
+      if (slot === null) return; // aborted while waiting for the budget
+      this.#budgetWait(slot);
       const own = this.#connectOptions.signal;
       const dialing = connect(u, {
         ...this.#connectOptions,
@@ -718,10 +934,11 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
       if (e instanceof TypeError || e instanceof RangeError) {
         this.#shutdown({ closed: false, error: e }, 1000, "");
       } else {
-        failed(e);
+        failed(e, undefined, this.#retryAfter(e, budget));
       }
       return;
     } finally {
+      slot?.release();
       this.#dialing = null;
     }
     if (signal.aborted) {
@@ -730,6 +947,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     }
     if (this.#onConnect !== undefined) {
       this.#pending = ws;
+      if (this.#paceMs > 0) paceSends(ws, this.#paceMs);
       try {
         await this.#onConnect(ws, {
           generation: this.#generation + 1,
@@ -741,6 +959,7 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
         return;
       } finally {
         this.#pending = null;
+        if (this.#paceMs > 0) paceSends(ws, 0);
       }
       if (signal.aborted) {
         ws.terminate();
@@ -751,6 +970,31 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
     this.#generation++;
     this.#openedAt = performance.now();
     this.#delay = 0;
+  }
+
+  #budgetWait(slot: Slot): void {
+    const n = this.#n;
+    if (slot.waited > 0) {
+      n.budgetWaits++;
+      n.budgetWaited += slot.waited;
+    }
+  }
+
+  /**
+   * The wait a `429` / `503` answer asked for (bounded by
+   * `backoff.maxRetryAfter`), also held on the host's budget so that no
+   * feed dials the host before it has passed; `undefined` when none was
+   * asked.
+   */
+  #retryAfter(
+    e: unknown,
+    budget: ReturnType<typeof budgetFor> | undefined,
+  ): number | undefined {
+    const asked = retryAfterOf(e);
+    if (asked === undefined) return undefined;
+    const wait = Math.min(asked, this.#backoff.maxRetryAfter);
+    budget?.hold(performance.now() + wait);
+    return wait;
   }
 }
 
@@ -767,6 +1011,12 @@ export class ReconnectingFeed implements AsyncIterable<OwnedMessage> {
  * with jitter, bounded by `backoff.max`; the feed stops on
  * `close()`, on `signal`, on a close code in `finalCodes`, after
  * `maxAttempts` consecutive failures, or when `onDisconnect` throws.
+ *
+ * Rate-aware: every attempt waits for its host's connect budget (shared by
+ * all feeds of the process, see {@link setConnectBudget}); a `429` / `503`
+ * handshake answer's `Retry-After` is honoured (and held for every feed to
+ * that host); close codes in `slowCodes` back off longer; `subscribeRate`
+ * paces what `onConnect` sends. `feed.stats()` counts it all.
  *
  * @example Subscribe, reconnect, stop on a final code or Ctrl-C
  * ```ts ignore

@@ -36,6 +36,8 @@ interface Waiting {
   encode: () => void;
   resolve: (p: Promise<void>) => void;
   reject: (e: unknown) => void;
+  /** The pacing interval when it was queued (0: not paced): it waits for its slot. */
+  pace: number;
 }
 
 /**
@@ -61,6 +63,11 @@ const UNUSED = new WriteBuf(16);
  * shrink back to {@link SEND_BUFFER_MIN} once `shrinkAfter` ms passed in
  * which the batches needed less ({@link SendQueue.trim}, also called after
  * each batch).
+ *
+ * Pacing ({@link SendQueue.pace}) spaces the sends that go through
+ * `admits()` / `wait()` (the data messages) by a fixed interval: the first
+ * goes at once, each later one waits for its slot, in call order. Frames
+ * encoded straight into `out` (pongs, pings, close) are not paced.
  */
 export class SendQueue {
   #t: Transport;
@@ -75,6 +82,10 @@ export class SendQueue {
   #writing = false;
   #inFlight = 0;
   #waiting: Waiting[] = [];
+  #written = 0;
+  #paceMs = 0; // 0: sends from now on are not paced
+  #nextSlot = 0; // when the next paced send may be encoded
+  #paceTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * A queue writing to `transport`, holding at most `maxBufferedAmount`
@@ -146,10 +157,35 @@ export class SendQueue {
     return this.#out.length + this.#inFlight;
   }
 
-  /** Whether a send may encode now: no one waiting, not over the mark. */
+  /** Bytes the transport accepted so far. */
+  get written(): number {
+    return this.#written;
+  }
+
+  /**
+   * Whether a send may encode now: no one waiting, not over the mark, and
+   * (when pacing) its slot has come, which it then takes.
+   */
   admits(): boolean {
     return this.#waiting.length === 0 &&
-      this.#out.length + this.#inFlight <= this.#max;
+      this.#out.length + this.#inFlight <= this.#max &&
+      (this.#paceMs === 0 || this.#takeSlot(this.#paceMs));
+  }
+
+  /**
+   * Spaces the sends made from now on by `interval` ms (0: no spacing for
+   * sends made from now on; those already waiting keep their pace).
+   */
+  pace(interval: number): void {
+    this.#paceMs = interval;
+  }
+
+  /** Takes the pacing slot if it has come; the next one is `interval` ms later. */
+  #takeSlot(interval: number): boolean {
+    const now = performance.now();
+    if (now < this.#nextSlot) return false;
+    this.#nextSlot = now + interval;
+    return true;
   }
 
   /** Whether the buffered bytes are within the mark (pongs and pings check it). */
@@ -174,25 +210,39 @@ export class SendQueue {
    * the buffered bytes are under the mark. Resolves once written.
    */
   wait(encode: () => void): Promise<void> {
+    const pace = this.#paceMs;
     const p = new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ encode, resolve, reject });
+      this.#waiting.push({ encode, resolve, reject, pace });
     });
     p.catch(() => {}); // a send nobody awaits must not become an unhandled rejection
+    if (pace !== 0 && !this.#writing) this.#pump();
     return p;
   }
 
   /** Rejects every waiting send with `err` (e.g. nothing may follow a close frame). */
   rejectWaiting(err: unknown): void {
+    if (this.#paceTimer !== undefined) {
+      clearTimeout(this.#paceTimer);
+      this.#paceTimer = undefined;
+    }
     const q = this.#waiting;
     if (q.length === 0) return;
     this.#waiting = [];
     for (const job of q) job.reject(err);
   }
 
-  /** Lets waiting sends encode, in order, while under the mark. */
+  /**
+   * Lets waiting sends encode, in order, while under the mark; a paced one
+   * whose slot has not come arms the pacing timer and stops the pump.
+   */
   #pump(): void {
     const q = this.#waiting;
     while (q.length > 0 && this.underMark()) {
+      const pace = q[0].pace;
+      if (pace !== 0 && !this.#takeSlot(pace)) {
+        this.#armPace();
+        return;
+      }
       const job = q.shift()!;
       try {
         job.encode();
@@ -201,6 +251,14 @@ export class SendQueue {
         job.reject(err);
       }
     }
+  }
+
+  #armPace(): void {
+    if (this.#paceTimer !== undefined) return;
+    this.#paceTimer = setTimeout(() => {
+      this.#paceTimer = undefined;
+      if (!this.#writing) this.#pump();
+    }, Math.max(0, this.#nextSlot - performance.now()));
   }
 
   async #writeLoop(): Promise<void> {
@@ -215,6 +273,7 @@ export class SendQueue {
         try {
           if (buf.length > SEND_BUFFER_MIN) this.#sized().use(buf.length);
           await writeAll(this.#t, buf.bytes, buf.length);
+          this.#written += buf.length;
           batch.resolve();
         } catch (cause) {
           const e = this.#onWriteError(cause);

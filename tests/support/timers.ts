@@ -62,3 +62,33 @@ export function noTimersLeft(fn: () => Promise<void>): () => Promise<void> {
     }
   };
 }
+
+/**
+ * Runs `fn` with a time bound: the test fails with a clear error after `ms`
+ * instead of hanging (a broken feed that reconnects forever, a server that
+ * never answers). The bound's timer is cleared when `fn` settles.
+ */
+export function bounded(
+  ms: number,
+  fn: () => Promise<void>,
+): () => Promise<void> {
+  return async () => {
+    let timer: Handle | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `Expected the test to finish within ${ms} ms, it did not`,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      await Promise.race([fn(), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  AppHeartbeatTimeoutError,
   ConnectionClosedError,
   ProtocolError,
+  StaleFeedError,
   TimeoutError,
 } from "../../mod.ts";
 import { Event, Lifecycle, Phase } from "../../src/ws/lifecycle.ts";
@@ -33,18 +35,25 @@ const detail = (e: E) =>
     ? { error: protocolError }
     : e === Event.HeartbeatTimeout
     ? { error: new TimeoutError("silent") }
+    : e === Event.AppHeartbeatFailed
+    ? { error: new AppHeartbeatTimeoutError(100) }
+    : e === Event.Stale
+    ? { error: new StaleFeedError(100) }
     : {};
 
 // The whole table, written out again as the expected behaviour: the phase
 // each event leads to from each phase ("no": the move is refused).
 const EXPECTED: Record<number, (P | "no")[]> = {
-  //                    CallerClose      ServerClose          ProtocolError  SocketEnd     CloseTimeout  HeartbeatTimeout Terminate
+  // CallerClose, ServerClose, ProtocolError, SocketEnd, CloseTimeout,
+  // HeartbeatTimeout, Terminate, AppHeartbeatFailed, Stale
   [Phase.Open]: [
     Phase.CloseSent,
     Phase.CloseReceived,
     Phase.Failing,
     Phase.Closed,
     "no",
+    Phase.Closed,
+    Phase.Closed,
     Phase.Closed,
     Phase.Closed,
   ],
@@ -56,6 +65,8 @@ const EXPECTED: Record<number, (P | "no")[]> = {
     Phase.Closed,
     Phase.CloseSent,
     Phase.Closed,
+    Phase.CloseSent,
+    Phase.CloseSent,
   ],
   [Phase.CloseReceived]: [
     Phase.CloseReceived,
@@ -65,6 +76,8 @@ const EXPECTED: Record<number, (P | "no")[]> = {
     Phase.Closed,
     Phase.CloseReceived,
     Phase.Closed,
+    Phase.CloseReceived,
+    Phase.CloseReceived,
   ],
   [Phase.Failing]: [
     Phase.Failing,
@@ -74,16 +87,10 @@ const EXPECTED: Record<number, (P | "no")[]> = {
     Phase.Closed,
     Phase.Failing,
     Phase.Closed,
+    Phase.Failing,
+    Phase.Failing,
   ],
-  [Phase.Closed]: [
-    Phase.Closed,
-    Phase.Closed,
-    Phase.Closed,
-    Phase.Closed,
-    Phase.Closed,
-    Phase.Closed,
-    Phase.Closed,
-  ],
+  [Phase.Closed]: Array(9).fill(Phase.Closed),
 };
 
 Deno.test("every event in every phase leads where the table says, and impossible moves are refused", () => {
@@ -196,4 +203,22 @@ Deno.test("a heartbeat timeout fails an open connection with its TimeoutError", 
   const error = new TimeoutError("silent");
   l.on(Event.HeartbeatTimeout, { error });
   assert.deepEqual([l.phase, l.code, l.error], [Phase.Closed, 1006, error]);
+});
+
+Deno.test("an application heartbeat failure and a stale feed close an open connection with their own errors", () => {
+  for (
+    const [event, error] of [
+      [Event.AppHeartbeatFailed, new AppHeartbeatTimeoutError(100)],
+      [Event.Stale, new StaleFeedError(100)],
+    ] as const
+  ) {
+    const l = new Lifecycle();
+    l.on(event, { error });
+    assert.deepEqual([l.phase, l.code, l.clean, l.error], [
+      Phase.Closed,
+      1006,
+      false,
+      error,
+    ]);
+  }
 });

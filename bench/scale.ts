@@ -5,6 +5,7 @@
  * ```sh
  * deno run --allow-net --allow-read --allow-run bench/scale.ts \
  *   [--connections=1000,10000] [--every=MS] [--warmup=10] [--seconds=5] [--tls]
+ *   [--clients="native WebSocket;nexus (defaults)"] [--client-v8-flags=...]
  * ```
  *
  * (`deno task scale`.) The feed server (`feed_server.ts`) runs in its own
@@ -32,7 +33,10 @@
  * the bench says so when a client could not open its connections.
  *
  * `--tls` runs over `wss://` with the bench CA (`bench/tls/`): the native
- * client's process gets `--cert bench/tls/ca.pem`.
+ * client's process gets `--cert bench/tls/ca.pem`. `--client-v8-flags=a,b`
+ * passes V8 flags to the client processes (e.g.
+ * `--max-semi-space-size=1`, which caps V8's young generation: see
+ * `docs/tuning.md`).
  *
  * @module
  */
@@ -60,18 +64,24 @@ export interface ScaleOptions {
   seconds: number;
   /** Over `wss://`. */
   tls?: boolean;
+  /** More V8 flags for the client processes, e.g. `--max-semi-space-size=1`. */
+  v8Flags?: string[];
 }
 
 const CLIENT_MODULE = new URL("./scale_client.ts", import.meta.url).pathname;
 
 /** Runs one client process for `job`; resolves with its result. */
-async function runClient(job: ScaleJob, native: boolean): Promise<ScaleResult> {
+async function runClient(
+  job: ScaleJob,
+  native: boolean,
+  v8Flags: string[] = [],
+): Promise<ScaleResult> {
   const flags = ["--quiet", "--no-config", "--allow-net", "--allow-read"];
   if (native && job.caFile !== undefined) flags.push(`--cert=${job.caFile}`);
   const cmd = withFdLimit(Deno.execPath(), [
     "run",
     ...flags,
-    "--v8-flags=--expose-gc",
+    `--v8-flags=${["--expose-gc", ...v8Flags].join(",")}`,
     CLIENT_MODULE,
     JSON.stringify(job),
   ]);
@@ -105,15 +115,19 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult[]> {
     const every = options.every ?? periodFor(connections);
     for (const client of options.clients ?? Object.keys(SCALE_CLIENTS)) {
       results.push(
-        await runClient({
-          url: feed.url({ every }),
-          every,
-          client,
-          connections,
-          warmup: options.warmup,
-          seconds: options.seconds,
-          caFile: tls ? TLS_CA_FILE : undefined,
-        }, client.startsWith("native")),
+        await runClient(
+          {
+            url: feed.url({ every }),
+            every,
+            client,
+            connections,
+            warmup: options.warmup,
+            seconds: options.seconds,
+            caFile: tls ? TLS_CA_FILE : undefined,
+          },
+          client.startsWith("native"),
+          options.v8Flags,
+        ),
       );
     }
   }
@@ -167,6 +181,7 @@ if (import.meta.main) {
       warmup: { type: "string", default: "10" },
       seconds: { type: "string", default: "5" },
       tls: { type: "boolean", default: false },
+      "client-v8-flags": { type: "string" },
     },
   });
   const results = await runScale({
@@ -176,6 +191,7 @@ if (import.meta.main) {
     warmup: Number(values.warmup),
     seconds: Number(values.seconds),
     tls: values.tls,
+    v8Flags: values["client-v8-flags"]?.split(","),
   });
   console.log(scaleTable(results));
 }

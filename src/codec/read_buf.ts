@@ -83,8 +83,8 @@ export const DEFAULT_SHRINK_AFTER = 1000;
  * Its size adapts, and only at a socket read that asks for the free tail
  * through {@link ReadBuf.forRead} (the adapter calls it when nothing
  * borrowed from the buffer is live): it starts at `minBufferCapacity`,
- * doubles after a read that filled what it was offered (a sign that the
- * kernel had more), up to `bufferCapacity`, and shrinks back after
+ * doubles after a read that filled what it was offered (7/8 or more: a sign
+ * that the kernel had more), up to `bufferCapacity`, and shrinks back after
  * `shrinkAfter` ms in which the reads needed less (see
  * {@link BufferSizer}). Parsing never changes its size, except for one
  * message larger than the buffer ({@link ReadBuf.reserve}), never beyond
@@ -228,17 +228,18 @@ export class ReadBuf {
   /**
    * The free tail for the next socket read, after adapting the buffer's
    * size (`now` is the caller's clock in ms): it doubles when the previous
-   * read filled what it was offered (at least a quarter of the buffer), up
-   * to `bufferCapacity`; it shrinks when it holds no unread byte and a
+   * read filled what it was offered (7/8 of it or more, and at least a
+   * quarter of the buffer), up to `bufferCapacity`; it shrinks when it holds no unread byte and a
    * quiet window has passed (see {@link BufferSizer}). Resizing replaces
    * {@link ReadBuf.bytes}: call this only when no view of the buffer is
    * still in use. Then {@link ReadBuf.commit} the bytes read.
    */
   forRead(now: number): Uint8Array {
     const size = this.#bytes.length;
-    if (this.#full) {
-      this.#full = false;
-      if (size < this.#sizer.max) this.#resize(this.#sizer.grown(size));
+    const full = this.#full;
+    this.#full = false;
+    if (full && size < this.#sizer.max) {
+      this.#resize(this.#sizer.grown(size));
     } else if (this.#end === this.#start) {
       const to = this.#sizer.shrinkTo(size, now);
       if (to !== 0) this.#resize(to);
@@ -254,7 +255,10 @@ export class ReadBuf {
     const asked = this.#asked;
     if (asked !== 0) { // a socket read through forRead()
       this.#asked = 0;
-      this.#full = n === asked && n >= (this.#bytes.length >>> 2);
+      // filled (7/8 of what was offered or more: a transport may stop at a
+      // record or frame boundary) and at least a quarter of the buffer
+      this.#full = n >= asked - (asked >>> 3) &&
+        n >= (this.#bytes.length >>> 2);
       this.#sizer.use(end - this.#start);
     }
   }

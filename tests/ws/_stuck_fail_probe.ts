@@ -6,6 +6,7 @@
  */
 import { connect, ProtocolError } from "../../mod.ts";
 import { rawServer, serverFrame } from "../support/raw_server.ts";
+import { moreThanSocketsHold } from "../support/socket_buffers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hold = Promise.withResolvers<void>();
@@ -17,7 +18,7 @@ const srv = rawServer(async (c) => {
   await hold.promise; // never reads
 });
 const ws = await connect(srv.url, { closeTimeout: 3000 });
-ws.sendBinary(new Uint8Array(32 << 20)).catch(() => {});
+ws.sendBinary(new Uint8Array(moreThanSocketsHold())).catch(() => {});
 const recv = ws.recv();
 recv.catch(() => {});
 await sleep(200); // the failure's close frame is queued behind the stuck write

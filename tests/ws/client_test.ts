@@ -9,6 +9,7 @@ import {
 } from "../../mod.ts";
 import { drain, rawServer, serverFrame } from "../support/raw_server.ts";
 import { noTimersLeft } from "../support/timers.ts";
+import { moreThanSocketsHold } from "../support/socket_buffers.ts";
 
 /** Each test must also leave no timer behind (heartbeat, close timers). */
 const test = (name: string, fn: () => Promise<void>) =>
@@ -460,7 +461,7 @@ test("a send waiting its turn that nobody awaits does not crash the process when
   const hold = Promise.withResolvers<void>();
   const srv = rawServer(() => hold.promise); // never reads: writes back up
   const ws = await connect(srv.url, { maxBufferedAmount: 1024 });
-  ws.sendBinary(new Uint8Array(32 << 20)).catch(() => {});
+  ws.sendBinary(new Uint8Array(moreThanSocketsHold())).catch(() => {});
   await new Promise((r) => setTimeout(r, 100));
   assert.ok(ws.bufferedAmount > 1024, "the big write was not stuck");
   void ws.sendText("fire and forget"); // waits its turn; its rejection is nobody's

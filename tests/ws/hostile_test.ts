@@ -18,6 +18,7 @@ import {
   serverFrame,
 } from "../support/raw_server.ts";
 import { noTimersLeft } from "../support/timers.ts";
+import { moreThanSocketsHold } from "../support/socket_buffers.ts";
 
 /** Every hostile-server test must also leave no timer behind. */
 const test = (name: string, fn: () => Promise<void>) =>
@@ -330,6 +331,7 @@ test("terminate() while a protocol error's close frame waits on a stuck write le
       "run",
       "--quiet",
       "--allow-net",
+      "--allow-read=/proc/sys/net/ipv4",
       new URL("./_stuck_fail_probe.ts", import.meta.url).pathname,
     ],
     stdout: "piped",
@@ -375,7 +377,7 @@ test("sends waiting their turn when the server closes are refused, never written
     maxBufferedAmount: 64 * 1024,
     closeTimeout: 500,
   });
-  const big = ws.sendBinary(new Uint8Array(16 << 20));
+  const big = ws.sendBinary(new Uint8Array(moreThanSocketsHold()));
   await sleep(50);
   assert.ok(ws.bufferedAmount > 64 * 1024, "the big write was not stuck");
   const late = ["a", "b", "c"].map((s) => ws.sendText(s));
@@ -388,7 +390,7 @@ test("sends waiting their turn when the server closes are refused, never written
 });
 
 test("an echoed borrowed payload that must wait its turn is sent as it was, not as the next message", async () => {
-  const big = 48 * 1024 * 1024; // more than the loopback socket buffers hold
+  const big = moreThanSocketsHold();
   let echoed: Uint8Array | null = null;
   const srv = rawServer(async (c) => {
     await c.write(serverFrame(2, new Uint8Array(100).fill(0x61))); // "a" × 100

@@ -45,10 +45,16 @@ export {
   type ProxyProtocol,
   StaleFeedError,
   TimeoutError,
+  WorkerError,
 } from "./src/errors.ts";
 export type { Transport } from "./src/transport.ts";
 export { connect, type ConnectOptions } from "./src/ws/connect.ts";
 export { WsClient } from "./src/ws/client.ts";
+export {
+  connectInWorker,
+  WorkerClient,
+  type WorkerConnectOptions,
+} from "./src/worker/worker_client.ts";
 export type { HeartbeatOptions } from "./src/ws/heartbeat.ts";
 export type {
   AppHeartbeatOptions,
@@ -104,3 +110,4 @@ export type { HeaderList } from "./src/codec/http/header_list.ts";
 export type { HeadLimits } from "./src/codec/http/head.ts";
 export type { ResponseLimits } from "./src/codec/http/response.ts";
 export type { ReadBufOptions } from "./src/codec/read_buf.ts";
+export type { BufferCounts, BufferStats } from "./src/codec/buffer_sizer.ts";

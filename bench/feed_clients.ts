@@ -418,22 +418,52 @@ const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
  * `bytes` is every byte after the handshake response (frames + close frame);
  * `messages` is estimated as `bytes / frameBytes`.
  */
-export async function recvRawTcp(
+export function recvRawTcp(
   port: number,
   path: string,
   frameBytes: number,
   open: () => Promise<Transport> = () =>
     Deno.connect({ hostname: "127.0.0.1", port }),
 ): Promise<FeedResult> {
+  return recvRaw(open, path, frameBytes, 256 * 1024);
+}
+
+/**
+ * The same over TLS (`Deno.connectTls` to `localhost`, trusting `caCerts`):
+ * the ceiling of a `wss://` client, where every read also decrypts. A
+ * `Deno.TlsConn` read returns at most one TLS record (16 KiB of plaintext)
+ * whatever the buffer size, so this loop makes as many reads as any client;
+ * it reads into 64 KiB (nexus's largest buffer by default).
+ */
+export function recvRawTls(
+  port: number,
+  path: string,
+  frameBytes: number,
+  caCerts: string[],
+): Promise<FeedResult> {
+  return recvRaw(
+    () => Deno.connectTls({ hostname: "localhost", port, caCerts }),
+    path,
+    frameBytes,
+    64 * 1024,
+  );
+}
+
+async function recvRaw(
+  open: () => Promise<Transport>,
+  path: string,
+  frameBytes: number,
+  bufferSize: number,
+): Promise<FeedResult> {
   const conn = await open();
   try {
     await conn.write(
       new TextEncoder().encode(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        `GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n` +
           `Connection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       ),
     );
-    const buf = new Uint8Array(256 * 1024);
+    const buf = new Uint8Array(bufferSize);
     let total = 0, n: number | null;
     let tail = 0; // last 4 bytes seen, to spot the close frame 88 02 03 e8
     while ((n = await conn.read(buf)) !== null) {

@@ -2,10 +2,12 @@
  * A local market-data feed server for the benches, the demo, the soak and
  * their tests. No network beyond 127.0.0.1 and no dependencies.
  *
- * Run as a program (`deno run --allow-net bench/feed_server.ts`), it listens
- * on `127.0.0.1:<port>` (port 0 = any free port, or the first argument),
+ * Run as a program (`deno run --allow-net bench/feed_server.ts [port]
+ * [--tls]`), it listens on `127.0.0.1:<port>` (port 0 = any free port),
  * prints one JSON line `{"port":N}` on stdout, and serves until its stdin
- * reaches end of stream (so it dies with the process that spawned it).
+ * reaches end of stream (so it dies with the process that spawned it). With
+ * `--tls` (and `--allow-read` of `bench/tls/`) it serves `wss://` with the
+ * bench CA's `localhost` certificate (`bench/tls/`, see its README).
  *
  * Each connection: the server side of the WebSocket upgrade, done by hand
  * (SHA-1 accept via `crypto.subtle`, no extensions, no subprotocol), then a
@@ -18,6 +20,14 @@
  * - `?ms=T`: whole blocks for about T milliseconds, then a close frame 1000;
  * - neither: ticks until the client goes away.
  *
+ * Two other shapes serve the scale benches:
+ *
+ * - `?every=T`: one tick every T ms (the ticks of all such connections
+ *   spread over the period by one shared timer), until the client goes
+ *   away (or `count` ticks, then close 1000);
+ * - `/echo`: every text or binary message comes back as the same frame,
+ *   pings get pongs, a close frame its echo.
+ *
  * After its close frame the server waits (at most 5 s) for the client's
  * close frame or end of stream, then closes the TCP connection.
  *
@@ -28,6 +38,12 @@
  * @module
  */
 import { spawnServer, stdinClosed } from "./server_process.ts";
+import {
+  ClientFrames,
+  serverFrame,
+  upgrade,
+  writeAll,
+} from "./server_upgrade.ts";
 
 /** Bytes of JSON in every tick. */
 export const TICK_BYTES = 77;
@@ -102,110 +118,211 @@ export function buildBlock(ticks: number = TICKS_PER_BLOCK): Uint8Array {
   return out;
 }
 
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const CLOSE_1000 = new Uint8Array([0x88, 0x02, 0x03, 0xe8]);
 
-async function acceptKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    encoder.encode(key + WS_GUID),
-  );
-  let bin = "";
-  for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
-
-async function writeAll(
-  conn: { write(p: Uint8Array): Promise<number> },
-  p: Uint8Array,
+/** Streams the block (`count` / `ms` bound), then closes. */
+async function stream(
+  conn: Deno.Conn,
+  block: Uint8Array,
+  query: URLSearchParams,
 ): Promise<void> {
-  let off = 0;
-  while (off < p.length) off += await conn.write(p.subarray(off));
+  const countParam = query.get("count");
+  const msParam = query.get("ms");
+  const count = countParam === null ? Infinity : Number(countParam);
+  const deadline = msParam === null
+    ? Infinity
+    : performance.now() + Number(msParam);
+  const perBlock = block.length / FRAME_BYTES;
+  let left = count;
+  while (left > 0 && performance.now() < deadline) {
+    const n = Math.min(left, perBlock);
+    await writeAll(
+      conn,
+      n === perBlock ? block : block.subarray(0, n * FRAME_BYTES),
+    );
+    left -= n;
+  }
+  await closeAndLinger(conn);
 }
 
-/** Reads the HTTP request head; `null` when the peer left or sent junk. */
-async function readHead(conn: Deno.Conn): Promise<string | null> {
-  const buf = new Uint8Array(16384);
-  let len = 0;
-  while (len < buf.length) {
-    const n = await conn.read(buf.subarray(len));
-    if (n === null) return null;
-    len += n;
-    const text = new TextDecoder().decode(buf.subarray(0, len));
-    if (text.includes("\r\n\r\n")) return text;
+/** Sends close 1000, then waits (≤ 5 s) for the client's close frame or end of stream. */
+async function closeAndLinger(conn: Deno.Conn): Promise<void> {
+  await writeAll(conn, CLOSE_1000);
+  const sink = new Uint8Array(4096);
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }, 5000);
+  try {
+    for (;;) {
+      const n = await conn.read(sink);
+      if (n === null) break;
+      // A close frame from the client starts with 0x88 (FIN + close).
+      if ((sink[0] & 0x0f) === 0x08) break;
+    }
+  } finally {
+    clearTimeout(timer);
   }
-  return null;
+}
+
+/** The scheduler granularity of `?every=` ticks, in ms. */
+const SLOT_MS = 5;
+
+/** A connection receiving a tick every `every` ms. */
+interface Ticking {
+  conn: Deno.Conn;
+  next: number; // index of its next tick in the block
+  left: number; // ticks still to send
+  owed: number; // ticks due while a write was in flight
+  writing: boolean;
+  done: () => void;
+}
+
+/**
+ * One timer for every connection with the same tick period: the period is
+ * cut into slots of {@link SLOT_MS} and connection `i` is served in slot
+ * `i mod slots`, so ticks are spread over the period instead of sent in one
+ * burst. A connection whose previous write is still in flight owes its
+ * ticks and gets them in one write when that completes.
+ */
+class Ticker {
+  #slots: Set<Ticking>[];
+  #slotMs: number;
+  #start = performance.now();
+  #served = 0; // slots served since #start
+  #added = 0;
+  #block: Uint8Array;
+
+  constructor(every: number, block: Uint8Array) {
+    const n = Math.max(1, Math.round(every / SLOT_MS));
+    this.#slots = Array.from({ length: n }, () => new Set<Ticking>());
+    this.#slotMs = every / n;
+    this.#block = block;
+    setInterval(() => this.#tick(), this.#slotMs);
+  }
+
+  add(t: Ticking): void {
+    this.#slots[this.#added++ % this.#slots.length].add(t);
+  }
+
+  /** Serves every slot due by now (a late timer catches up). */
+  #tick(): void {
+    const due = Math.floor((performance.now() - this.#start) / this.#slotMs);
+    for (; this.#served < due; this.#served++) {
+      this.#serve(this.#slots[this.#served % this.#slots.length]);
+    }
+  }
+
+  #serve(slot: Set<Ticking>): void {
+    for (const t of slot) {
+      if (t.left === 0) {
+        slot.delete(t);
+        t.done();
+      } else if (t.writing) t.owed++;
+      else this.#send(t, slot, 1);
+    }
+  }
+
+  #send(t: Ticking, slot: Set<Ticking>, n: number): void {
+    n = Math.min(n, t.left);
+    let frames: Uint8Array;
+    if (n === 1) {
+      const o = t.next * FRAME_BYTES;
+      frames = this.#block.subarray(o, o + FRAME_BYTES);
+      t.next = (t.next + 1) % TICKS_PER_BLOCK;
+    } else {
+      frames = new Uint8Array(n * FRAME_BYTES);
+      for (let i = 0; i < n; i++) {
+        const o = t.next * FRAME_BYTES;
+        frames.set(this.#block.subarray(o, o + FRAME_BYTES), i * FRAME_BYTES);
+        t.next = (t.next + 1) % TICKS_PER_BLOCK;
+      }
+    }
+    t.left -= n;
+    t.writing = true;
+    writeAll(t.conn, frames).then(() => {
+      t.writing = false;
+      const owed = t.owed;
+      t.owed = 0;
+      if (owed > 0) this.#send(t, slot, owed);
+    }, () => {
+      slot.delete(t);
+      t.done();
+    });
+  }
+}
+
+const tickers = new Map<number, Ticker>();
+
+/**
+ * `?every=T`: a tick every `T` ms (at most `count` of them, then close
+ * 1000), until the client goes away.
+ */
+async function tick(
+  conn: Deno.Conn,
+  block: Uint8Array,
+  query: URLSearchParams,
+): Promise<void> {
+  const every = Math.max(1, Number(query.get("every")));
+  const countParam = query.get("count");
+  let ticker = tickers.get(every);
+  if (ticker === undefined) {
+    tickers.set(every, ticker = new Ticker(every, block));
+  }
+  const ended = Promise.withResolvers<void>();
+  ticker.add({
+    conn,
+    next: 0,
+    left: countParam === null ? Infinity : Number(countParam),
+    owed: 0,
+    writing: false,
+    done: ended.resolve,
+  });
+  // The client sends nothing but pongs and its close frame: reading spots
+  // it leaving, and its close frame is answered.
+  const reading = (async () => {
+    const frames = new ClientFrames(conn);
+    try {
+      for (let f = await frames.next(); f !== null; f = await frames.next()) {
+        if (f.op === 0x8) {
+          await writeAll(conn, serverFrame(0x8, f.payload));
+          return;
+        }
+      }
+    } catch { /* reset */ }
+  })();
+  if (await Promise.race([ended.promise.then(() => true), reading])) {
+    await closeAndLinger(conn).catch(() => {});
+  }
+}
+
+/**
+ * `/echo`: every text or binary message comes back as the same unmasked
+ * frame, a ping gets its pong, a close frame its echo (then the server
+ * hangs up).
+ */
+async function echo(conn: Deno.Conn): Promise<void> {
+  const frames = new ClientFrames(conn);
+  for (let f = await frames.next(); f !== null; f = await frames.next()) {
+    if (f.op === 0x8) {
+      await writeAll(conn, serverFrame(0x8, f.payload));
+      return;
+    }
+    if (f.op === 0xa) continue; // a pong needs no answer
+    await writeAll(conn, serverFrame(f.op === 0x9 ? 0xa : f.op, f.payload));
+  }
 }
 
 async function handle(conn: Deno.Conn, block: Uint8Array): Promise<void> {
   try {
-    (conn as Deno.TcpConn).setNoDelay(true);
-    const head = await readHead(conn);
-    if (head === null) return;
-    const [requestLine, ...lines] = head.split("\r\n");
-    const target = requestLine.split(" ")[1] ?? "/";
-    let key = "";
-    for (const line of lines) {
-      const i = line.indexOf(":");
-      if (
-        i > 0 && line.slice(0, i).trim().toLowerCase() === "sec-websocket-key"
-      ) {
-        key = line.slice(i + 1).trim();
-      }
-    }
-    if (!key) {
-      await writeAll(
-        conn,
-        encoder.encode(
-          "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        ),
-      );
-      return;
-    }
-    const query = new URL(target, "http://feed").searchParams;
-    const countParam = query.get("count");
-    const msParam = query.get("ms");
-    const count = countParam === null ? Infinity : Number(countParam);
-    const deadline = msParam === null
-      ? Infinity
-      : performance.now() + Number(msParam);
-    await writeAll(
-      conn,
-      encoder.encode(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
-          `Connection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptKey(
-            key,
-          )}\r\n\r\n`,
-      ),
-    );
-    const perBlock = block.length / FRAME_BYTES;
-    let left = count;
-    while (left > 0 && performance.now() < deadline) {
-      const n = Math.min(left, perBlock);
-      await writeAll(
-        conn,
-        n === perBlock ? block : block.subarray(0, n * FRAME_BYTES),
-      );
-      left -= n;
-    }
-    await writeAll(conn, CLOSE_1000);
-    // Wait for the client's close frame (or end of stream), then hang up.
-    const sink = new Uint8Array(4096);
-    const timer = setTimeout(() => {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }, 5000);
-    try {
-      for (;;) {
-        const n = await conn.read(sink);
-        if (n === null) break;
-        // A close frame from the client starts with 0x88 (FIN + close).
-        if ((sink[0] & 0x0f) === 0x08) break;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    const target = await upgrade(conn);
+    if (target === null) return;
+    if (target.pathname === "/echo") await echo(conn);
+    else if (target.searchParams.has("every")) {
+      await tick(conn, block, target.searchParams);
+    } else await stream(conn, block, target.searchParams);
   } catch {
     // The client went away mid-stream (reset, broken pipe): nothing to do.
   } finally {
@@ -215,9 +332,21 @@ async function handle(conn: Deno.Conn, block: Uint8Array): Promise<void> {
   }
 }
 
-async function serve(port: number): Promise<void> {
+/** The bench TLS files, next to this module: a local CA and a `localhost` leaf. */
+export const TLS_DIR = new URL("./tls/", import.meta.url);
+/** The bench CA's certificate (PEM path) that `wss://` clients must trust. */
+export const TLS_CA_FILE: string = new URL("ca.pem", TLS_DIR).pathname;
+
+async function serve(port: number, tls: boolean): Promise<void> {
   const block = buildBlock();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const listener = tls
+    ? Deno.listenTls({
+      hostname: "127.0.0.1",
+      port,
+      cert: await Deno.readTextFile(new URL("localhost.pem", TLS_DIR)),
+      key: await Deno.readTextFile(new URL("localhost.key", TLS_DIR)),
+    })
+    : Deno.listen({ hostname: "127.0.0.1", port });
   const addr = listener.addr as Deno.NetAddr;
   await writeAll(
     Deno.stdout,
@@ -232,8 +361,16 @@ async function serve(port: number): Promise<void> {
 export interface FeedServer extends AsyncDisposable {
   /** The port it listens on at 127.0.0.1. */
   readonly port: number;
-  /** `ws://127.0.0.1:<port>/` plus the query, e.g. `url({ count: 1000 })`. */
-  url(query?: { count?: number; ms?: number }): string;
+  /** Whether it serves TLS (`wss://localhost:<port>`, see {@link TLS_CA_FILE}). */
+  readonly tls: boolean;
+  /**
+   * `ws://127.0.0.1:<port>/` (or `wss://localhost:<port>/`), plus a path
+   * and the query, e.g. `url({ count: 1000 })`, `url({ every: 100 })`,
+   * `url({ path: "/echo" })`.
+   */
+  url(
+    query?: { count?: number; ms?: number; every?: number; path?: string },
+  ): string;
   /** Stops the process and waits for it to exit. */
   close(): Promise<void>;
   /**
@@ -241,6 +378,14 @@ export interface FeedServer extends AsyncDisposable {
    * benches): the server exits when its stdin closes with this process.
    */
   unref(): void;
+}
+
+/** Options of {@link startFeedServer}. */
+export interface FeedServerOptions {
+  /** Serve `wss://` with the bench CA's `localhost` certificate. */
+  tls?: boolean;
+  /** Raise the server's open-file limit to the hard limit (thousands of connections). */
+  raiseFdLimit?: boolean;
 }
 
 /**
@@ -253,17 +398,27 @@ export interface FeedServer extends AsyncDisposable {
  * const ws = new WebSocket(feed.url({ count: 1000 }));
  * ```
  */
-export async function startFeedServer(): Promise<FeedServer> {
-  const proc = await spawnServer(import.meta.url, "feed server");
+export async function startFeedServer(
+  options: FeedServerOptions = {},
+): Promise<FeedServer> {
+  const tls = options.tls === true;
+  const proc = await spawnServer(import.meta.url, "feed server", {
+    args: tls ? ["0", "--tls"] : ["0"],
+    allowRead: tls ? [TLS_DIR.pathname] : [],
+    raiseFdLimit: options.raiseFdLimit,
+  });
   const port = proc.port;
+  const base = tls ? `wss://localhost:${port}` : `ws://127.0.0.1:${port}`;
   return {
     port,
+    tls,
     url(query = {}) {
       const q = new URLSearchParams();
       if (query.count !== undefined) q.set("count", String(query.count));
       if (query.ms !== undefined) q.set("ms", String(query.ms));
+      if (query.every !== undefined) q.set("every", String(query.every));
       const s = q.toString();
-      return `ws://127.0.0.1:${port}/${s ? "?" + s : ""}`;
+      return `${base}${query.path ?? "/"}${s ? "?" + s : ""}`;
     },
     close: proc.close,
     unref: proc.unref,
@@ -272,5 +427,5 @@ export async function startFeedServer(): Promise<FeedServer> {
 }
 
 if (import.meta.main) {
-  await serve(Number(Deno.args[0] ?? 0));
+  await serve(Number(Deno.args[0] ?? 0), Deno.args.includes("--tls"));
 }

@@ -19,13 +19,64 @@ export interface ServerProcess {
   unref(): void;
 }
 
+/** How to run a server process. */
+export interface SpawnOptions {
+  /** Program arguments after the module. */
+  args?: string[];
+  /** Paths the server may read (`--allow-read=`), e.g. its TLS files. */
+  allowRead?: string[];
+  /** Raise the open-file limit to the hard limit first ({@link withFdLimit}). */
+  raiseFdLimit?: boolean;
+}
+
+/**
+ * The command and arguments that run `command args` with the soft limit
+ * on open files raised to the hard limit (through `sh -c 'ulimit -n
+ * "$(ulimit -Hn)"; exec ...'`; where the shell cannot raise it, the
+ * command runs with the limit it has). A process cannot raise its own
+ * limit from Deno, so the benches that open thousands of sockets start
+ * their processes through this.
+ */
+export function withFdLimit(
+  command: string,
+  args: string[],
+): { command: string; args: string[] } {
+  return {
+    command: "sh",
+    args: [
+      "-c",
+      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
+      "sh",
+      command,
+      ...args,
+    ],
+  };
+}
+
 /** Spawns `moduleUrl` and resolves once it printed its port. Needs `--allow-run`. */
 export async function spawnServer(
   moduleUrl: string,
   what: string,
+  options: SpawnOptions = {},
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-config", "--allow-net", moduleUrl],
+  const read = options.allowRead?.length
+    ? [`--allow-read=${options.allowRead.join(",")}`]
+    : [];
+  let cmd = {
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--quiet",
+      "--no-config",
+      "--allow-net",
+      ...read,
+      moduleUrl,
+      ...(options.args ?? []),
+    ],
+  };
+  if (options.raiseFdLimit) cmd = withFdLimit(cmd.command, cmd.args);
+  const child = new Deno.Command(cmd.command, {
+    args: cmd.args,
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

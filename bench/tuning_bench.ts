@@ -1,8 +1,9 @@
 /**
  * The measured effect of the receive-buffer tunables on the fastest loop
  * (`tryRecv() ?? await recv()`, one byte of each payload read in place:
- * `recvNexusInPlace`): `bufferCapacity`, `compactAt`, `maxReadSize`. Each group's baseline is the
- * default setting; numbers land in docs/tuning.md.
+ * `recvNexusInPlace`): `bufferCapacity`, `minBufferCapacity` (adaptive
+ * against a fixed buffer), `compactAt`, `maxReadSize`. Each group's
+ * baseline is the default setting; numbers land in docs/tuning.md.
  *
  * `deno bench --allow-net --allow-read --allow-run --allow-env bench/tuning_bench.ts`
  *
@@ -45,6 +46,12 @@ variant(cap, "16 KiB", { bufferCapacity: 16 * KiB });
 variant(cap, "64 KiB (default)", {}, true);
 variant(cap, "256 KiB", { bufferCapacity: 256 * KiB });
 variant(cap, "1 MiB", { bufferCapacity: 1024 * KiB });
+
+const adaptive = "tuning: minBufferCapacity (adaptive, up to 64 KiB)";
+variant(adaptive, "1 KiB, grows under load (default)", {}, true);
+variant(adaptive, "64 KiB: fixed, the buffer before adaptive buffers", {
+  minBufferCapacity: 64 * KiB,
+});
 
 const comp = "tuning: compactAt with a 64 KiB buffer";
 variant(comp, "compactAt 4 KiB", { compactAt: 4 * KiB });

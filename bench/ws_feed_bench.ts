@@ -31,21 +31,37 @@
  * `matchPrefix('{"ping":')`), and the staleness watchdog (a timer only).
  * Stats are always on; there is no option to turn them off.
  *
- * A last group measures the ceiling: the same stream read with plain
+ * A group measures the ceiling: the same stream read with plain
  * `conn.read()` and no WebSocket parsing at all. If a client gets close to
  * it, the server (or the loopback) is the bottleneck, not the client.
+ *
+ * The last group runs over `wss://`: a second feed server process serves
+ * TLS with the bench CA (`bench/tls/`), and the baseline is the bare TLS
+ * read loop (`Deno.connectTls`, `conn.read()` into 256 KiB, no parsing),
+ * the ceiling of any `wss://` client on this runtime; the rows say what
+ * share of it each loop reaches. The native `WebSocket` row needs the CA
+ * at process start: run with `--cert bench/tls/ca.pem` (without it that
+ * row is left out, with a note on stderr).
  *
  * @module
  */
 
-import { FRAME_BYTES, startFeedServer, TICK_BYTES } from "./feed_server.ts";
+import {
+  FRAME_BYTES,
+  startFeedServer,
+  TICK_BYTES,
+  TLS_CA_FILE,
+} from "./feed_server.ts";
 import {
   comparisonOf,
   FEED_LOOPS,
   type FeedLoop,
   type FeedResult,
+  NATIVE_STRING,
   NEXUS_IN_PLACE,
+  recvNative,
   recvRawTcp,
+  recvRawTls,
   type Work,
 } from "./feed_clients.ts";
 import { type ConnectOptions, matchPrefix, matchText } from "../mod.ts";
@@ -66,15 +82,21 @@ function expectAll(r: FeedResult): void {
   }
 }
 
-function bench(group: string, loop: FeedLoop, baseline: boolean): void {
+function bench(
+  group: string,
+  loop: FeedLoop,
+  baseline: boolean,
+  at: string = url,
+  caCerts?: string[],
+): void {
   Deno.bench({
-    name: loop.label,
+    name: at.startsWith("wss:") ? `${loop.label} (wss)` : loop.label,
     group,
     baseline,
     n: 10,
     warmup: 3,
     async fn() {
-      expectAll(await loop.run(url));
+      expectAll(await loop.run(at, { client: { caCerts } }));
     },
   });
 }
@@ -132,3 +154,54 @@ Deno.bench({
     }
   },
 });
+
+const tlsFeed = await startFeedServer({ tls: true });
+tlsFeed.unref();
+const tlsUrl = tlsFeed.url({ count: MESSAGES });
+const ca = [await Deno.readTextFile(TLS_CA_FILE)];
+const wss = "wss feed (TLS), vs the bare TLS read loop (the ceiling)";
+
+Deno.bench({
+  name: "bare TLS reads, no WebSocket parsing, the ceiling (wss)",
+  group: wss,
+  baseline: true,
+  n: 10,
+  warmup: 3,
+  async fn() {
+    const r = await recvRawTls(
+      tlsFeed.port,
+      `/?count=${MESSAGES}`,
+      FRAME_BYTES,
+      ca,
+    );
+    if (r.bytes !== MESSAGES * FRAME_BYTES + 4) {
+      throw new Error(
+        `Expected ${MESSAGES * FRAME_BYTES + 4} bytes, got ${r.bytes}`,
+      );
+    }
+  },
+});
+for (const loop of FEED_LOOPS) {
+  if (
+    loop === NEXUS_IN_PLACE ||
+    loop.label.includes("tryRecv() ?? await recv(), m.text()")
+  ) {
+    bench(wss, loop, false, tlsUrl, ca);
+  }
+}
+if (await nativeTrustsBenchCa()) bench(wss, NATIVE_STRING, false, tlsUrl);
+else {
+  console.error(
+    "Note: the native WebSocket wss:// row needs the bench CA at start: deno bench --cert bench/tls/ca.pem ...",
+  );
+}
+
+/** Whether this process's native `WebSocket` trusts the bench CA (`--cert`). */
+async function nativeTrustsBenchCa(): Promise<boolean> {
+  try {
+    await recvNative(tlsFeed.url({ count: 1 }));
+    return true;
+  } catch {
+    return false;
+  }
+}

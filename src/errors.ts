@@ -134,6 +134,29 @@ export class ConnectionClosedError extends Error {
 }
 
 /**
+ * The Worker that runs a {@link connectInWorker} connection failed by
+ * itself: its module could not load, it threw outside the connection, or
+ * it stopped without saying why. The connection is gone (the socket lived
+ * in the Worker); `cause` carries what the Worker reported. Errors of the
+ * connection itself keep their own classes ({@link ProtocolError},
+ * {@link ConnectionClosedError}, {@link TimeoutError}, ...).
+ *
+ * @example
+ * ```ts
+ * import { WorkerError } from "@x/nexus-ws";
+ * const err = new WorkerError("Expected the connection's Worker to keep running, got: out of memory");
+ * console.assert(err.name === "WorkerError");
+ * ```
+ */
+export class WorkerError extends Error {
+  /** Creates a Worker error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "WorkerError";
+  }
+}
+
+/**
  * An operation did not complete within its configured time bound
  * (handshake, close, heartbeat, request).
  *

@@ -1,10 +1,12 @@
 /**
- * `ReadBuf`: the one preallocated receive buffer every connection parses from.
+ * `ReadBuf`: the one receive buffer every connection parses from, sized to
+ * its load.
  *
  * @module
  */
 
-import { check, integer, type Rules } from "../options.ts";
+import { check, integer, number, type Rules } from "../options.ts";
+import { BufferSizer } from "./buffer_sizer.ts";
 
 /**
  * Tunables of a {@link ReadBuf}. All sizes are in bytes.
@@ -12,17 +14,35 @@ import { check, integer, type Rules } from "../options.ts";
  * @example
  * ```ts
  * import type { ReadBufOptions } from "@x/nexus-ws/codec";
- * const tuning: ReadBufOptions = { bufferCapacity: 1 << 20, compactAt: 1 << 18, maxReadSize: 1 << 16 };
- * console.assert(tuning.bufferCapacity! > tuning.compactAt!);
+ * const tuning: ReadBufOptions = { bufferCapacity: 1 << 20, minBufferCapacity: 4096, shrinkAfter: 5000 };
+ * console.assert(tuning.bufferCapacity! > tuning.minBufferCapacity!);
  * ```
  */
 export interface ReadBufOptions {
-  /** Bytes allocated up front. Default 65536 (64 KiB). Minimum 256. */
+  /**
+   * The most bytes the buffer grows to under load. Default 65536 (64 KiB).
+   * Minimum 256. The buffer starts at `minBufferCapacity` and doubles at a
+   * socket read that filled it, up to this size (see `docs/tuning.md`).
+   */
   bufferCapacity?: number;
+  /**
+   * Bytes allocated up front, and the size a quiet buffer shrinks back to.
+   * Default 1024, or `bufferCapacity` when that is smaller. Minimum 256, at
+   * most `bufferCapacity`; equal to it, the buffer has a fixed size (it
+   * still grows for one message larger than it, and shrinks back after).
+   */
+  minBufferCapacity?: number;
+  /**
+   * Milliseconds of quiet after which a buffer larger than the recent reads
+   * needed shrinks (at its next socket read, when it holds no unread byte).
+   * Default 1000. `0` shrinks at the first such read.
+   */
+  shrinkAfter?: number;
   /**
    * Once the consumed prefix is at least this many bytes, the unread rest is
    * moved to the front of the buffer before the next read. Default: half of
-   * `bufferCapacity`. Smaller values mean smaller, more frequent moves.
+   * the buffer's current size. Smaller values mean smaller, more frequent
+   * moves.
    */
   compactAt?: number;
   /** Upper bound on the bytes requested by one socket read. Default: `bufferCapacity`. */
@@ -43,20 +63,34 @@ const HEADER_ROOM = 14;
 /** The rules of {@link ReadBufOptions} (see `src/options.ts`). */
 export const READ_BUF_RULES: Rules = {
   bufferCapacity: integer(MIN_CAPACITY),
+  minBufferCapacity: integer(MIN_CAPACITY),
+  shrinkAfter: number(0, Infinity),
   compactAt: integer(0),
   maxReadSize: integer(1),
   maxMessageSize: integer(0),
 };
 
+/** The default of {@link ReadBufOptions.minBufferCapacity}. */
+export const DEFAULT_MIN_CAPACITY = 1024;
+/** The default of {@link ReadBufOptions.shrinkAfter}, in milliseconds. */
+export const DEFAULT_SHRINK_AFTER = 1000;
+
 /**
- * One preallocated `Uint8Array` with `start`/`end` cursors: bytes in
- * `[start, end)` are received and not yet consumed, `[end, capacity)` is the
- * free tail that the next socket read fills.
+ * One `Uint8Array` with `start`/`end` cursors: bytes in `[start, end)` are
+ * received and not yet consumed, `[end, capacity)` is the free tail that the
+ * next socket read fills.
  *
- * It never grows per frame. It grows only when {@link ReadBuf.reserve} is
- * asked to hold one message larger than the buffer, and never beyond
- * `maxMessageSize` plus the frame header room; that growth is permanent for
- * the connection (the next large message costs nothing more).
+ * Its size adapts, and only at a socket read that asks for the free tail
+ * through {@link ReadBuf.forRead} (the adapter calls it when nothing
+ * borrowed from the buffer is live): it starts at `minBufferCapacity`,
+ * doubles after a read that filled what it was offered (7/8 or more: a sign
+ * that the kernel had more), up to `bufferCapacity`, and shrinks back after
+ * `shrinkAfter` ms in which the reads needed less (see
+ * {@link BufferSizer}). Parsing never changes its size, except for one
+ * message larger than the buffer ({@link ReadBuf.reserve}), never beyond
+ * `maxMessageSize` plus the frame header room; a quiet period gives that
+ * memory back too. Every resize is counted ({@link ReadBuf.grows},
+ * {@link ReadBuf.shrinks}); nothing is allocated per message.
  *
  * @example
  * ```ts
@@ -69,34 +103,64 @@ export const READ_BUF_RULES: Rules = {
  * rb.consume(3);
  * console.assert(rb.length === 0);
  * ```
+ *
+ * @example Adaptive size
+ * ```ts
+ * import { ReadBuf } from "@x/nexus-ws/codec";
+ * const rb = new ReadBuf({ minBufferCapacity: 256, bufferCapacity: 4096, shrinkAfter: 100 });
+ * for (let t = 0; t < 4; t++) { // a burst: each read fills what it is offered
+ *   rb.commit(rb.forRead(t).length);
+ *   rb.consume(rb.length);
+ * }
+ * console.assert(rb.capacity === 2048 && rb.grows === 3);
+ * for (let t = 200; t <= 400; t += 100) { // then a trickle of 10-byte reads
+ *   rb.commit(Math.min(10, rb.forRead(t).length));
+ *   rb.consume(rb.length);
+ * }
+ * console.assert(rb.capacity === 256 && rb.shrinks === 1); // quiet: back to the minimum
+ * ```
  */
 export class ReadBuf {
   #bytes: Uint8Array;
   #start = 0;
   #end = 0;
-  #compactAt: number;
+  #compactAt: number; // -1: half the current size
   #maxReadSize: number;
   #maxMessageSize: number;
-  #capacity: number;
+  #sizer: BufferSizer;
+  #asked = 0; // bytes the last forRead() view offered, 0 once committed
+  #full = false; // the last read filled what it was offered
 
   /**
-   * Allocates the buffer. Throws `TypeError` for an unknown option or a
-   * wrong type, `RangeError` for a bad value.
+   * Allocates the buffer (`minBufferCapacity` bytes). Throws `TypeError`
+   * for an unknown option or a wrong type, `RangeError` for a bad value.
    */
   constructor(options?: ReadBufOptions) {
     check(options, READ_BUF_RULES, "ReadBuf");
     options ??= {};
     const capacity = options.bufferCapacity ?? 65536;
-    this.#capacity = capacity;
-    this.#compactAt = options.compactAt ?? (capacity >>> 1);
-    if (this.#compactAt > capacity) {
+    const min = options.minBufferCapacity ??
+      Math.min(DEFAULT_MIN_CAPACITY, capacity);
+    if (min > capacity) {
       throw new RangeError(
-        `Expected compactAt <= bufferCapacity (${capacity}), got ${this.#compactAt}`,
+        `Expected minBufferCapacity <= bufferCapacity (${capacity}), got ${min}`,
       );
     }
+    const compactAt = options.compactAt;
+    if (compactAt !== undefined && compactAt > capacity) {
+      throw new RangeError(
+        `Expected compactAt <= bufferCapacity (${capacity}), got ${compactAt}`,
+      );
+    }
+    this.#compactAt = compactAt ?? -1;
     this.#maxReadSize = options.maxReadSize ?? capacity;
     this.#maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;
-    this.#bytes = new Uint8Array(capacity);
+    this.#sizer = new BufferSizer(
+      min,
+      capacity,
+      options.shrinkAfter ?? DEFAULT_SHRINK_AFTER,
+    );
+    this.#bytes = new Uint8Array(min);
   }
 
   /** The underlying array. Valid data is `bytes.subarray(start, end)`. */
@@ -119,6 +183,14 @@ export class ReadBuf {
   get capacity(): number {
     return this.#bytes.length;
   }
+  /** Times the array was replaced by a larger one (under load, or for a large message). */
+  get grows(): number {
+    return this.#sizer.grows;
+  }
+  /** Times the array was replaced by a smaller one (after a quiet period). */
+  get shrinks(): number {
+    return this.#sizer.shrinks;
+  }
   /** The configured largest message. */
   get maxMessageSize(): number {
     return this.#maxMessageSize;
@@ -129,7 +201,7 @@ export class ReadBuf {
    * {@link ReadBuf.reserve} refuses to grow past it.
    */
   get maxCapacity(): number {
-    return Math.max(this.#capacity, this.#maxMessageSize + HEADER_ROOM);
+    return Math.max(this.#sizer.max, this.#maxMessageSize + HEADER_ROOM);
   }
 
   /** A view of the unconsumed bytes (allocates a view; not for hot loops). */
@@ -140,21 +212,55 @@ export class ReadBuf {
   /**
    * The free tail to read into, at most `maxReadSize` bytes. Compacts first
    * when the consumed prefix has passed `compactAt` or the tail is full.
+   * An empty buffer without a read cap is returned whole (no view made).
    */
   spare(): Uint8Array {
-    if (
-      this.#start > 0 &&
-      (this.#start >= this.#compactAt || this.#end === this.#bytes.length)
-    ) {
-      this.compact();
+    const b = this.#bytes, len = b.length;
+    if (this.#end === 0 && this.#maxReadSize >= len) return b;
+    if (this.#start > 0) {
+      const at = this.#compactAt < 0 ? len >>> 1 : this.#compactAt;
+      if (this.#start >= at || this.#end === len) this.compact();
     }
-    const end = Math.min(this.#bytes.length, this.#end + this.#maxReadSize);
-    return this.#bytes.subarray(this.#end, end);
+    const end = Math.min(len, this.#end + this.#maxReadSize);
+    return b.subarray(this.#end, end);
+  }
+
+  /**
+   * The free tail for the next socket read, after adapting the buffer's
+   * size (`now` is the caller's clock in ms): it doubles when the previous
+   * read filled what it was offered (7/8 of it or more, and at least a
+   * quarter of the buffer), up to `bufferCapacity`; it shrinks when it holds no unread byte and a
+   * quiet window has passed (see {@link BufferSizer}). Resizing replaces
+   * {@link ReadBuf.bytes}: call this only when no view of the buffer is
+   * still in use. Then {@link ReadBuf.commit} the bytes read.
+   */
+  forRead(now: number): Uint8Array {
+    const size = this.#bytes.length;
+    const full = this.#full;
+    this.#full = false;
+    if (full && size < this.#sizer.max) {
+      this.#resize(this.#sizer.grown(size));
+    } else if (this.#end === this.#start) {
+      const to = this.#sizer.shrinkTo(size, now);
+      if (to !== 0) this.#resize(to);
+    }
+    const view = this.spare();
+    this.#asked = view.length;
+    return view;
   }
 
   /** Marks `n` bytes of the last {@link ReadBuf.spare} view as received. */
   commit(n: number): void {
-    this.#end += n;
+    const end = this.#end += n;
+    const asked = this.#asked;
+    if (asked !== 0) { // a socket read through forRead()
+      this.#asked = 0;
+      // filled (7/8 of what was offered or more: a transport may stop at a
+      // record or frame boundary) and at least a quarter of the buffer
+      this.#full = n >= asked - (asked >>> 3) &&
+        n >= (this.#bytes.length >>> 2);
+      this.#sizer.use(end - this.#start);
+    }
   }
 
   /**
@@ -223,12 +329,20 @@ export class ReadBuf {
         `Expected at most ${limit} buffered bytes, asked for ${total}`,
       );
     }
-    const size = Math.min(limit, Math.max(total, this.#bytes.length * 2));
+    this.#resize(Math.min(limit, Math.max(total, this.#bytes.length * 2)));
+  }
+
+  /** Moves the unconsumed bytes into a new array of `size` bytes (≥ `length`). */
+  #resize(size: number): void {
+    const old = this.#bytes;
     const next = new Uint8Array(size);
-    next.set(this.#bytes.subarray(this.#start, this.#end));
+    if (this.#end > this.#start) {
+      next.set(old.subarray(this.#start, this.#end));
+    }
     this.#end -= this.#start;
     this.#start = 0;
     this.#bytes = next;
+    this.#sizer.resized(old.length, size);
   }
 
   /** Drops all buffered bytes. */

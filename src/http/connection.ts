@@ -8,6 +8,7 @@
 
 import { HttpProtocolError, NetworkError, TimeoutError } from "../errors.ts";
 import { check, pick } from "../options.ts";
+import type { BufferStats } from "../codec/buffer_sizer.ts";
 import { ReadBuf, type ReadBufOptions } from "../codec/read_buf.ts";
 import {
   eachField,
@@ -42,10 +43,16 @@ import { type HttpShortcuts, installShortcuts } from "./shortcuts.ts";
  * console.assert(options.timeout === 5000);
  * ```
  */
-export interface HttpConnectionOptions
-  extends
-    Pick<ReadBufOptions, "bufferCapacity" | "compactAt" | "maxReadSize">,
-    ResponseLimits {
+export interface HttpConnectionOptions extends
+  Pick<
+    ReadBufOptions,
+    | "bufferCapacity"
+    | "minBufferCapacity"
+    | "shrinkAfter"
+    | "compactAt"
+    | "maxReadSize"
+  >,
+  ResponseLimits {
   /** Extra PEM root certificates to trust for `https:` (the system roots stay trusted). */
   caCerts?: string[];
   /**
@@ -380,9 +387,6 @@ export class HttpConnection {
   #timerAt = Infinity;
   #abortReason: unknown = undefined;
   #dialAbort: AbortController | null = null;
-  // The read view of an empty buffer (reused: no subarray per request).
-  #emptyOf: Uint8Array | null = null;
-  #emptyView: Uint8Array | null = null;
 
   static {
     sendOn = (conn, method, path, options) => conn.#send(method, path, options);
@@ -411,6 +415,8 @@ export class HttpConnection {
     this.#reader = new ResponseReader(pick(options, RESPONSE_LIMIT_RULES));
     this.#rb = new ReadBuf({
       bufferCapacity: options.bufferCapacity ?? 65536,
+      minBufferCapacity: options.minBufferCapacity,
+      shrinkAfter: options.shrinkAfter,
       compactAt: options.compactAt,
       maxReadSize: options.maxReadSize,
       maxMessageSize: this.#reader.maxBodySize + 65536 +
@@ -457,6 +463,20 @@ export class HttpConnection {
   /** Responses received so far. */
   get requests(): number {
     return this.#requests;
+  }
+  /**
+   * The sizes of the receive buffer and of the request encoding buffer,
+   * and how often each was resized (a new object per call; for debugging
+   * and tuning, see `docs/tuning.md`). The receive buffer starts small,
+   * grows for large responses and shrinks back when quiet; the request
+   * buffer grows to the largest request head plus inline body.
+   */
+  get bufferStats(): BufferStats {
+    const rb = this.#rb, w = this.#writer;
+    return {
+      receive: { capacity: rb.capacity, grows: rb.grows, shrinks: rb.shrinks },
+      send: { capacity: w.capacity, grows: w.grows, shrinks: 0 },
+    };
   }
 
   /**
@@ -635,12 +655,13 @@ export class HttpConnection {
     return t;
   }
 
-  /** Where the next socket read goes. */
+  /**
+   * Where the next socket read goes. The receive buffer adapts its size
+   * here (a read happens only while a request is in flight, after the last
+   * response's borrowed body was invalidated).
+   */
   #readView(): Uint8Array {
-    const rb = this.#rb;
-    return rb.end === 0 && rb.bytes === this.#emptyOf
-      ? this.#emptyView!
-      : rb.spare();
+    return this.#rb.forRead(performance.now());
   }
 
   /**
@@ -731,7 +752,7 @@ export class HttpConnection {
       this.#dials++;
       this.#transport = t;
       this.#reused = false;
-      this.#cacheEmptyView();
+      this.#rb.clear();
       return t;
     } catch (err) {
       if (this.#abortReason !== undefined) {
@@ -752,13 +773,6 @@ export class HttpConnection {
     return new NetworkError(tls ? "tls" : "connect", this.#host, this.#port, {
       cause: err,
     });
-  }
-
-  #cacheEmptyView(): void {
-    const rb = this.#rb;
-    rb.clear();
-    this.#emptyView = rb.spare();
-    this.#emptyOf = rb.bytes;
   }
 
   /** Closes the socket (not the connection: the next request redials). */

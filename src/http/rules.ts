@@ -23,6 +23,8 @@ import { proxyRule } from "../proxy.ts";
 /** `HttpConnectionOptions`. */
 export const CONNECTION_RULES: Rules = {
   bufferCapacity: READ_BUF_RULES.bufferCapacity,
+  minBufferCapacity: READ_BUF_RULES.minBufferCapacity,
+  shrinkAfter: READ_BUF_RULES.shrinkAfter,
   compactAt: READ_BUF_RULES.compactAt,
   maxReadSize: READ_BUF_RULES.maxReadSize,
   ...RESPONSE_LIMIT_RULES,

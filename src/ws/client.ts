@@ -7,6 +7,7 @@
  */
 
 import { CloseCode, ConnectionClosedError, ProtocolError } from "../errors.ts";
+import type { BufferStats } from "../codec/buffer_sizer.ts";
 import type { ReadBuf } from "../codec/read_buf.ts";
 import {
   type FrameReader,
@@ -31,6 +32,7 @@ import {
 import { Heartbeat, type HeartbeatOptions } from "./heartbeat.ts";
 import { abnormal, Event, Lifecycle, Phase } from "./lifecycle.ts";
 import {
+  forget,
   lend,
   lendsFrom,
   Message,
@@ -54,6 +56,8 @@ export interface ClientConfig {
   onPing?: (data: Uint8Array) => void;
   onPong?: (data: Uint8Array) => void;
   closeTimeout: number;
+  /** Milliseconds of quiet before the buffers shrink. */
+  shrinkAfter: number;
   /** Sends of at least this many bytes are compressed (when negotiated). */
   deflateThreshold: number;
   /** The permessage-deflate parameters settled, if any. */
@@ -147,7 +151,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #readOwner = NOBODY;
   #waitingSince = 0; // when a read began waiting on the socket, 0 when none
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed: Deferred;
+  #closed: Deferred | null = null; // made when someone waits for the end
   #heartbeat: Heartbeat | undefined;
   #app: AppLayer | undefined;
   #stale: StaleWatchdog | undefined;
@@ -188,10 +192,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       transport,
       cfg.maxBufferedAmount,
       (cause) => this.#life.error ?? abnormal(cause as Error),
+      cfg.shrinkAfter,
     );
-    const closed = {} as Deferred;
-    closed.promise = new Promise<void>((r) => closed.resolve = r);
-    this.#closed = closed;
     this.#bytesIn = rb.length; // what followed the handshake's head
     this.#openedAt = this.#readAt = performance.now();
     this.#parse = this.#parseFrames;
@@ -269,6 +271,24 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   }
 
   /**
+   * The sizes of the receive and send buffers and how often each was
+   * resized (a new object per call; for debugging and tuning). Buffers
+   * start small, grow under load and shrink back when quiet: see
+   * `docs/tuning.md`.
+   */
+  get bufferStats(): BufferStats {
+    const rb = this.#rb, sends = this.#sends;
+    return {
+      receive: { capacity: rb.capacity, grows: rb.grows, shrinks: rb.shrinks },
+      send: {
+        capacity: sends.capacity,
+        grows: sends.grows,
+        shrinks: sends.shrinks,
+      },
+    };
+  }
+
+  /**
    * Receives the next text or binary message. Resolves with a borrowed
    * {@link Message} (valid until the next `recv()`, `tryRecv()`, `close()`
    * or `terminate()`), or `null` once the connection has closed cleanly or
@@ -290,7 +310,11 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     } catch (err) { // thrown by an onPing / onPong callback
       return Promise.reject(err);
     }
-    return this.#recvSlow();
+    if (this.#readOwner !== NOBODY) return this.#recvBusy();
+    // Still open after tryRecv(): the buffer holds no whole message.
+    return this.#life.phase <= Phase.CloseSent
+      ? this.#fetch()
+      : this.#read(RECV);
   }
 
   /**
@@ -428,49 +452,109 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     }
   }
 
-  /** Everything but a buffered message: socket reads, closing, the outcome. */
-  async #recvSlow(): Promise<Message | null> {
-    if (this.#readOwner !== NOBODY) {
-      if (this.#readOwner === RECV) {
-        throw new TypeError(
-          "Expected one recv() at a time, got a second call while one is pending",
-        );
-      }
-      // close() is reading until the end: this recv() gets the outcome.
-      await this.#closed.promise;
-      return this.#outcome();
+  /** A `recv()` while someone reads the socket. */
+  async #recvBusy(): Promise<Message | null> {
+    if (this.#readOwner === RECV) {
+      throw new TypeError(
+        "Expected one recv() at a time, got a second call while one is pending",
+      );
     }
+    // close() is reading until the end: this recv() gets the outcome.
+    await this.#whenClosed();
+    return this.#outcome();
+  }
+
+  /**
+   * The slow path of `recv()` while open: one socket read, then the next
+   * message, another read, or the general loop ({@link WsClient.#read})
+   * once the connection is closing. Written with `then()` and two handlers
+   * made once per connection rather than as an async function: a waiting
+   * `recv()` then costs one promise per socket read instead of an async
+   * frame and its await closures, which matters with thousands of
+   * low-rate connections (every read waits, every wait survives young GCs).
+   */
+  #fetch(): Promise<Message | null> {
     this.#readOwner = RECV;
+    return this.#t.read(this.#readView()).then(this.#onRead, this.#onReadError);
+  }
+
+  #onRead = (n: number | null): Message | null | Promise<Message | null> => {
+    this.#readOwner = NOBODY;
+    this.#afterRead(n);
+    return this.#afterFetch();
+  };
+
+  #onReadError = (err: unknown): Message | null | Promise<Message | null> => {
+    this.#readOwner = NOBODY;
+    this.#afterRead(null, err as Error);
+    return this.#afterFetch();
+  };
+
+  /** After a `#fetch()` read: a message, another read, or the general loop. */
+  #afterFetch(): Message | null | Promise<Message | null> {
+    let m: Message | undefined;
     try {
-      return await this.#read(true);
-    } finally {
-      this.#readOwner = NOBODY;
+      m = this.tryRecv();
+    } catch (err) { // thrown by an onPing / onPong callback
       this.#waitingSince = 0;
+      throw err;
+    }
+    if (m !== undefined) {
+      this.#waitingSince = 0;
+      return m;
+    }
+    if (this.#life.phase <= Phase.CloseSent) return this.#fetch();
+    return this.#read(RECV);
+  }
+
+  /** Takes in what a socket read gave: `n` bytes, or the end of the stream (`null`). */
+  #afterRead(n: number | null, cause?: Error): void {
+    if (n === null) this.#on(Event.SocketEnd, { error: cause });
+    else {
+      this.#rb.commit(n);
+      this.#bytesIn += n;
+      this.#readAt = performance.now(); // for stats(): one clock read per read
     }
   }
 
   /**
-   * Reads until a message (returned when `keep`, else discarded) or the end
-   * of the connection (its outcome). The phase says what to do next.
+   * Reads the socket as `owner` (a `recv()` once the connection is
+   * closing, or `close()` draining) until a message (returned to a
+   * `recv()`, discarded by `close()`) or the end of the connection (its
+   * outcome). The phase says what to do next.
    */
-  async #read(keep: boolean): Promise<Message | null> {
+  async #read(owner: number): Promise<Message | null> {
     const msg = this.#msg;
-    for (;;) {
-      const phase = this.#life.phase;
-      if (phase === Phase.Closed) return this.#outcome();
-      if (phase === Phase.CloseReceived || phase === Phase.Failing) {
-        await this.#drainUntilEnd();
-        continue;
-      }
-      const op = this.#parse();
-      if (op === Opcode.Text || op === Opcode.Binary) {
-        if (keep) {
-          lend(msg);
-          return msg;
+    this.#readOwner = owner;
+    try {
+      for (;;) {
+        const phase = this.#life.phase;
+        if (phase === Phase.Closed) return this.#outcome();
+        if (phase === Phase.CloseReceived || phase === Phase.Failing) {
+          await this.#drainUntilEnd();
+          continue;
         }
-      } else if (op === NEED_MORE && this.#life.phase <= Phase.CloseSent) {
-        await this.#fill();
+        const op = this.#parse();
+        if (op === Opcode.Text || op === Opcode.Binary) {
+          if (owner === RECV) {
+            lend(msg);
+            return msg;
+          }
+        } else if (op === NEED_MORE && this.#life.phase <= Phase.CloseSent) {
+          const view = this.#readView();
+          let n: number | null = null;
+          let cause: Error | undefined;
+          try {
+            n = await this.#t.read(view);
+          } catch (err) {
+            cause = err as Error;
+          }
+          this.#afterRead(n, cause);
+        }
       }
+    } finally {
+      this.#readOwner = NOBODY;
+      this.#waitingSince = 0;
     }
   }
 
@@ -482,26 +566,24 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   }
 
   /**
-   * One socket read into the buffer; the end of the stream ends the
-   * connection. Each read is stamped (for `stats().sinceLastMessage`): one
-   * clock read per socket read, none per message.
+   * The receive buffer's free tail for the next socket read, which starts
+   * the heartbeat's wait (and closes the stamp of the last message, see
+   * {@link WsClient.stats}). The buffers adapt here (grow after a full read,
+   * shrink when quiet): nothing borrowed is live at a socket read, since
+   * every receive revokes the last message first.
    */
-  async #fill(): Promise<void> {
-    if (this.#waitingSince === 0) this.#waitingSince = performance.now();
+  #readView(): Uint8Array {
+    const now = performance.now();
+    if (this.#waitingSince === 0) this.#waitingSince = now;
     this.#noteLastMessage();
-    let n: number | null = null;
-    let cause: Error | undefined;
-    try {
-      n = await this.#t.read(this.#rb.spare());
-    } catch (err) {
-      cause = err as Error;
+    const rb = this.#rb, before = rb.bytes;
+    const view = rb.forRead(now);
+    if (rb.bytes !== before) {
+      this.#reader.release();
+      forget(this.#msg);
     }
-    if (n === null) this.#on(Event.SocketEnd, { error: cause });
-    else {
-      this.#rb.commit(n);
-      this.#bytesIn += n;
-      this.#readAt = performance.now();
-    }
+    if (this.#sends.oversized) this.#sends.trim(now);
+    return view;
   }
 
   /** Messages parsed since the last stamp came from the last read: that read's time is the last message's. */
@@ -629,7 +711,18 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     try {
       this.#t.close();
     } catch { /* already closed */ }
-    this.#closed.resolve();
+    this.#closed?.resolve();
+  }
+
+  /** Resolves once the connection is closed (now, when it already is). */
+  #whenClosed(): Promise<void> {
+    if (this.#life.phase === Phase.Closed) return Promise.resolve();
+    if (this.#closed === null) {
+      const d = {} as Deferred;
+      d.promise = new Promise<void>((r) => d.resolve = r);
+      this.#closed = d;
+    }
+    return this.#closed.promise;
   }
 
   /** The heartbeat's ping: only while open and not over the write mark. */
@@ -844,16 +937,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       this.#on(Event.CallerClose);
     }
     if (this.#readOwner !== NOBODY) {
-      await this.#closed.promise;
+      await this.#whenClosed();
       return;
     }
-    this.#readOwner = CLOSE;
     try {
-      await this.#read(false);
+      await this.#read(CLOSE);
     } catch {
       /* the outcome is in closeCode */
-    } finally {
-      this.#readOwner = NOBODY;
     }
   }
 

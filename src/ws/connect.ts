@@ -26,6 +26,7 @@ import {
   strings,
 } from "../options.ts";
 import {
+  DEFAULT_SHRINK_AFTER,
   READ_BUF_RULES,
   ReadBuf,
   type ReadBufOptions,
@@ -228,7 +229,7 @@ export const CONNECT_RULES: Rules = {
  * `ws:` and `wss:`, as the WHATWG `WebSocket` constructor does; any other
  * scheme is a `TypeError`.
  */
-function wsUrl(url: string | URL): URL {
+export function wsUrl(url: string | URL): URL {
   let u: URL;
   try {
     u = new URL(url);
@@ -301,6 +302,7 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
       onPing: options.onPing,
       onPong: options.onPong,
       closeTimeout: options.closeTimeout ?? 5000,
+      shrinkAfter: options.shrinkAfter ?? DEFAULT_SHRINK_AFTER,
       maxBufferedAmount: options.maxBufferedAmount ?? 1 << 20,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       heartbeat: options.heartbeat,

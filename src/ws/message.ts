@@ -4,14 +4,30 @@
  * @module
  */
 
-import type { FrameReader } from "../codec/ws/frame_reader.ts";
 import type { PayloadFormat } from "../codec/deflate/payload_decoder.ts";
 import { DecodedPayload, decodePayload } from "./decoded_payload.ts";
 import { Utf8Text } from "./utf8_text.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/**
+ * Where a {@link Message} finds its payload: `payloadBytes[payloadStart,
+ * payloadEnd)`. A connection's `FrameReader` is one; a Worker feed's ring
+ * reader is another.
+ */
+export interface PayloadSource {
+  /** The array holding the payload. */
+  readonly payloadBytes: Uint8Array;
+  /** Index of the payload's first byte. */
+  readonly payloadStart: number;
+  /** Index one past the payload's last byte. */
+  readonly payloadEnd: number;
+  /** The largest message: the bound of {@link Message.decompress}. */
+  readonly maxMessageSize: number;
+}
+
 let lendTo: (m: Message) => void;
+let forgetFrom: (m: Message) => void;
 let revokeFrom: (m: Message) => void;
 let borrows: (m: Message, buffer: ArrayBufferLike) => boolean;
 
@@ -31,6 +47,11 @@ export function revoke(m: Message): void {
  */
 export function lendsFrom(m: Message, buffer: ArrayBufferLike): boolean {
   return borrows(m, buffer);
+}
+
+/** Drops `m`'s cached decoder views (its arrays were replaced: let them be freed). */
+export function forget(m: Message): void {
+  forgetFrom(m);
 }
 
 function invalidated(): TypeError {
@@ -62,7 +83,7 @@ function invalidated(): TypeError {
  * ```
  */
 export class Message {
-  #reader: FrameReader;
+  #reader: PayloadSource;
   #valid = false;
   #generation = 0; // counts the messages lent
   #text = new Utf8Text();
@@ -78,6 +99,7 @@ export class Message {
     revokeFrom = (m) => {
       m.#valid = false;
     };
+    forgetFrom = (m) => m.#text.clear();
     borrows = (m, buffer) =>
       buffer === m.#reader.payloadBytes.buffer ||
       (m.#decoded !== undefined && m.#decoded.valid &&
@@ -89,7 +111,7 @@ export class Message {
    *
    * @ignore
    */
-  constructor(reader: FrameReader) {
+  constructor(reader: PayloadSource) {
     this.#reader = reader;
   }
 

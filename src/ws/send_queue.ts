@@ -3,12 +3,16 @@
  * buffer while the previous batch is being written from the other, so
  * frames from many tasks go out whole, in call order, in as few socket
  * writes as possible; sends over the `maxBufferedAmount` mark wait their
- * turn in call order instead of buffering without bound.
+ * turn in call order instead of buffering without bound. Both buffers
+ * start small, grow for the frames they must hold and shrink back after a
+ * quiet period.
  *
  * @module
  */
 
+import { BufferSizer } from "../codec/buffer_sizer.ts";
 import { WriteBuf } from "../codec/ws/frame_writer.ts";
+import { DEFAULT_SHRINK_AFTER } from "../codec/read_buf.ts";
 import { writeAll } from "../socket.ts";
 import type { Transport } from "../transport.ts";
 
@@ -37,11 +41,28 @@ interface Waiting {
 }
 
 /**
+ * Bytes each of the two send buffers starts at and shrinks back to: room
+ * for a ping, a pong or a close frame, small enough to live inside the JS
+ * heap until the first write (a connection that never sends costs almost
+ * nothing); the first larger message grows it.
+ */
+export const SEND_BUFFER_MIN = 64;
+
+/**
+ * Stands for a send buffer not made yet: always empty, never written to
+ * ({@link SendQueue.out} replaces it before anything is encoded).
+ */
+const UNUSED = new WriteBuf(16);
+
+/**
  * The send side of one connection over a {@link Transport}. Encode a frame
  * into {@link SendQueue.out} when {@link SendQueue.admits} says so, then
  * {@link SendQueue.flush}; otherwise hand the encoding to
  * {@link SendQueue.wait}. A failed write rejects its batch and every
- * waiting send with what `onWriteError` makes of the cause.
+ * waiting send with what `onWriteError` makes of the cause. The buffers
+ * shrink back to {@link SEND_BUFFER_MIN} once `shrinkAfter` ms passed in
+ * which the batches needed less ({@link SendQueue.trim}, also called after
+ * each batch).
  *
  * Pacing ({@link SendQueue.pace}) spaces the sends that go through
  * `admits()` / `wait()` (the data messages) by a fixed interval: the first
@@ -52,8 +73,11 @@ export class SendQueue {
   #t: Transport;
   #max: number;
   #onWriteError: (cause: unknown) => Error;
-  #out = new WriteBuf();
-  #alt = new WriteBuf();
+  // Both made on first use: a connection that never sends has none.
+  #out: WriteBuf = UNUSED;
+  #alt: WriteBuf = UNUSED;
+  #sizer: BufferSizer | null = null; // made when a buffer first grows
+  #shrinkAfter: number;
   #batch: Deferred | null = null;
   #writing = false;
   #inFlight = 0;
@@ -63,20 +87,69 @@ export class SendQueue {
   #nextSlot = 0; // when the next paced send may be encoded
   #paceTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /** A queue writing to `transport`, holding at most `maxBufferedAmount` bytes. */
+  /**
+   * A queue writing to `transport`, holding at most `maxBufferedAmount`
+   * bytes, its buffers shrinking after `shrinkAfter` quiet ms.
+   */
   constructor(
     transport: Transport,
     maxBufferedAmount: number,
     onWriteError: (cause: unknown) => Error,
+    shrinkAfter?: number,
   ) {
     this.#t = transport;
     this.#max = maxBufferedAmount;
     this.#onWriteError = onWriteError;
+    this.#shrinkAfter = shrinkAfter ?? DEFAULT_SHRINK_AFTER;
+  }
+
+  #sized(): BufferSizer {
+    return this.#sizer ??= new BufferSizer(
+      SEND_BUFFER_MIN,
+      Number.MAX_SAFE_INTEGER,
+      this.#shrinkAfter,
+    );
+  }
+
+  /** Bytes of the two send buffers together. */
+  get capacity(): number {
+    const out = this.#out, alt = this.#alt;
+    return (out === UNUSED ? 0 : out.bytes.length) +
+      (alt === UNUSED ? 0 : alt.bytes.length);
+  }
+  /** Whether a buffer is larger than {@link SEND_BUFFER_MIN} (then {@link SendQueue.trim} has work). */
+  get oversized(): boolean {
+    return this.#out.bytes.length > SEND_BUFFER_MIN ||
+      this.#alt.bytes.length > SEND_BUFFER_MIN;
+  }
+  /** Times a send buffer grew. */
+  get grows(): number {
+    return this.#out.grows + this.#alt.grows;
+  }
+  /** Times a send buffer shrank. */
+  get shrinks(): number {
+    return this.#out.shrinks + this.#alt.shrinks;
+  }
+
+  /**
+   * At time `now` (ms): when a quiet window has passed, shrinks the idle
+   * buffers that are larger than the window's batches needed. Does
+   * nothing while both buffers are at their minimum.
+   */
+  trim(now: number): void {
+    if (!this.oversized) return;
+    const out = this.#out, alt = this.#alt;
+    const size = Math.max(out.bytes.length, alt.bytes.length);
+    const to = this.#sized().shrinkTo(size, now);
+    if (to === 0) return;
+    out.shrink(to); // only when nothing is pending in it
+    if (this.#inFlight === 0) alt.shrink(to);
   }
 
   /** The buffer the next frames are encoded into. */
   get out(): WriteBuf {
-    return this.#out;
+    const out = this.#out;
+    return out !== UNUSED ? out : this.#out = new WriteBuf(SEND_BUFFER_MIN);
   }
 
   /** Bytes encoded but not yet written (waiting sends are not counted). */
@@ -198,6 +271,7 @@ export class SendQueue {
         this.#batch = null;
         this.#inFlight = buf.length;
         try {
+          if (buf.length > SEND_BUFFER_MIN) this.#sized().use(buf.length);
           await writeAll(this.#t, buf.bytes, buf.length);
           this.#written += buf.length;
           batch.resolve();
@@ -213,6 +287,7 @@ export class SendQueue {
           buf.clear();
           this.#inFlight = 0;
         }
+        if (this.oversized) this.trim(performance.now());
         this.#pump();
       }
     } finally {

@@ -20,6 +20,15 @@ export class Utf8Text {
   #b: Buffer | undefined;
   #bOf: Uint8Array | undefined;
 
+  /** Forgets the arrays seen (they were replaced: let them be freed). */
+  clear(): void {
+    this.#a =
+      this.#aOf =
+      this.#b =
+      this.#bOf =
+        undefined;
+  }
+
   /** The string of `bytes[start, end)`. */
   decode(bytes: Uint8Array, start: number, end: number): string {
     if (bytes !== this.#aOf) {

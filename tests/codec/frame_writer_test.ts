@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { FrameWriter, Opcode, WriteBuf } from "../../src/codec/mod.ts";
+import { discardKeys } from "../../src/codec/ws/frame_writer.ts";
 import {
   asciiText,
   bytes,
@@ -37,6 +38,7 @@ function withRandom<T>(
 ): [T, number] {
   const original = crypto.getRandomValues;
   let calls = 0;
+  discardKeys(); // the key pool is shared: start a fresh batch
   crypto.getRandomValues = (<A extends ArrayBufferView | null>(a: A): A => {
     calls++;
     fill(a as unknown as Uint8Array);
@@ -46,6 +48,7 @@ function withRandom<T>(
     return [fn(), calls];
   } finally {
     crypto.getRandomValues = original;
+    discardKeys(); // no stubbed key may outlive the stub
   }
 }
 

@@ -2,14 +2,23 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { ReadBuf } from "../../src/codec/mod.ts";
 import { bytes, feedSplits, pattern, throwsA } from "./_helpers.ts";
 
-Deno.test("a new buffer is empty with the default 64 KiB capacity and 16 MiB message bound", () => {
+Deno.test("a new buffer is empty, starts at 1 KiB, may grow to 64 KiB, and bounds messages at 16 MiB", () => {
   const rb = new ReadBuf();
-  strictEqual(rb.capacity, 65536);
+  strictEqual(rb.capacity, 1024);
   strictEqual(rb.length, 0);
   strictEqual(rb.start, 0);
   strictEqual(rb.end, 0);
   strictEqual(rb.maxMessageSize, 16 * 1024 * 1024);
-  strictEqual(rb.spare().length, 65536);
+  strictEqual(rb.maxCapacity, 16 * 1024 * 1024 + 14);
+  strictEqual(rb.spare().length, 1024);
+  for (let now = 0; rb.capacity < 65536; now++) {
+    rb.commit(rb.forRead(now).length); // every read fills what it was offered
+    rb.consume(rb.length);
+  }
+  strictEqual(rb.grows, 6, "1 KiB doubles six times to 64 KiB");
+  rb.commit(rb.forRead(100).length);
+  rb.consume(rb.length);
+  strictEqual(rb.forRead(101).length, 65536, "and no further");
 });
 
 Deno.test("spare never offers more than maxReadSize bytes", () => {
@@ -180,6 +189,10 @@ Deno.test("bad options throw RangeError", () => {
     { maxMessageSize: -1 },
     { maxMessageSize: 2 ** 53 },
     { maxMessageSize: NaN },
+    { minBufferCapacity: 255 },
+    { minBufferCapacity: 2048, bufferCapacity: 1024 },
+    { shrinkAfter: -1 },
+    { shrinkAfter: NaN },
   ];
   for (const o of bad) {
     throwsA(() => new ReadBuf(o), RangeError, /^Expected /);
@@ -196,4 +209,81 @@ Deno.test("boundary option values are accepted", () => {
     new ReadBuf({ bufferCapacity: 256, maxReadSize: 1 }).spare().length,
     1,
   );
+});
+
+Deno.test("forRead grows only after a read that filled what it offered (7/8 of it, at least a quarter of the buffer)", () => {
+  const rb = new ReadBuf({ minBufferCapacity: 1024, bufferCapacity: 8192 });
+  rb.commit(895); // one byte short of 7/8: not full
+  rb.consume(rb.length);
+  rb.forRead(1);
+  strictEqual(rb.capacity, 1024);
+  rb.commit(896); // 7/8: full enough (a transport may stop at a boundary)
+  rb.consume(rb.length);
+  strictEqual(rb.forRead(2).length, 2048);
+  strictEqual(rb.grows, 1);
+  // unread bytes before compactAt leave a small tail: filling it is no
+  // sign of load
+  rb.commit(1700); // under 7/8 of 2048: not full
+  rb.consume(1000);
+  const tail = rb.forRead(3);
+  strictEqual(tail.length, 348);
+  rb.commit(348);
+  rb.consume(rb.length);
+  rb.forRead(4);
+  strictEqual(rb.capacity, 2048, "a 348-byte tail filled is not a full read");
+});
+
+Deno.test("forRead never shrinks below the unread bytes: it waits for an empty buffer", () => {
+  const rb = new ReadBuf({
+    minBufferCapacity: 256,
+    bufferCapacity: 4096,
+    shrinkAfter: 10,
+  });
+  for (let t = 0; t < 4; t++) { // a burst: 256 → 4096
+    rb.commit(rb.forRead(t).length);
+    rb.consume(rb.length);
+  }
+  rb.forRead(4);
+  rb.commit(10);
+  rb.consume(10);
+  strictEqual(rb.capacity, 4096);
+  rb.forRead(100); // closes the burst's window: no shrink
+  rb.spare().set([7, 8, 9]);
+  rb.commit(3); // a partial frame stays unread
+  rb.forRead(300); // a quiet window, but bytes are unread
+  strictEqual(rb.capacity, 4096);
+  deepStrictEqual(rb.data(), bytes(7, 8, 9));
+  rb.consume(3);
+  rb.forRead(400); // empty, quiet: back to the minimum
+  strictEqual(rb.capacity, 256);
+  strictEqual(rb.shrinks, 1);
+});
+
+Deno.test("a buffer kept busy at its size does not shrink, however long it runs", () => {
+  const rb = new ReadBuf({
+    minBufferCapacity: 256,
+    bufferCapacity: 4096,
+    shrinkAfter: 10,
+  });
+  for (let t = 0; t < 2000; t += 5) {
+    rb.commit(rb.forRead(t).length); // every read fills the buffer
+    rb.consume(rb.length);
+  }
+  strictEqual(rb.capacity, 4096);
+  strictEqual(rb.shrinks, 0);
+  strictEqual(rb.grows, 4);
+});
+
+Deno.test("shrinkAfter Infinity never shrinks", () => {
+  const rb = new ReadBuf({ minBufferCapacity: 256, shrinkAfter: Infinity });
+  rb.commit(rb.forRead(0).length);
+  rb.consume(rb.length);
+  rb.forRead(1);
+  strictEqual(rb.capacity, 512);
+  for (let t = 2; t < 1e9; t *= 10) {
+    rb.commit(1);
+    rb.consume(1);
+    rb.forRead(t);
+  }
+  strictEqual(rb.capacity, 512);
 });

@@ -437,6 +437,9 @@ const PY_SCRIPT = decodeURIComponent(
 const PY_DEFLATE_SCRIPT = decodeURIComponent(
   new URL("./py_deflate_server.py", import.meta.url).pathname,
 );
+const PY_TICKER_SCRIPT = decodeURIComponent(
+  new URL("./py_ticker_server.py", import.meta.url).pathname,
+);
 
 /**
  * Python interpreters tried, in order: `$NEXUS_PYTHON`, Debian's
@@ -617,6 +620,21 @@ export function startPythonFrameworkPeer(
     module: framework,
     script: PY_DEFLATE_SCRIPT,
     args: [framework],
+    fragments: false,
+  });
+}
+
+/**
+ * Starts Python's `websockets` server as a ticker (`py_ticker_server.py`):
+ * `{"seq": N}` to every connection every 100 ms, a ping every second, and
+ * a client that has not answered a ping within 3 s dropped with 1011.
+ */
+export function startPythonTicker(): Promise<Peer> {
+  return startPythonScript({
+    name: "Python websockets ticker",
+    module: "websockets",
+    script: PY_TICKER_SCRIPT,
+    args: [],
     fragments: false,
   });
 }

@@ -145,7 +145,11 @@ test("an answer the offer does not allow fails connect() with a HandshakeError n
 // --- receiving ---------------------------------------------------------------------------
 
 test("compressed messages already buffered come out of tryRecv() synchronously, in the inflater's reused buffer", async () => {
-  const { ws, server } = await openMemory({}, "permessage-deflate");
+  // a receive buffer of 64 KiB from the start: one read takes every frame
+  const { ws, server } = await openMemory(
+    { minBufferCapacity: 65536 },
+    "permessage-deflate",
+  );
   assert.deepEqual(ws.perMessageDeflate, {
     serverMaxWindowBits: 15,
     serverNoContextTakeover: false,

@@ -360,6 +360,7 @@ let encodeOn: (
  */
 export class RequestWriter {
   #buf: Uint8Array = new Uint8Array(1024);
+  #grows = 0;
   #pos = 0;
   #hostLine: Uint8Array;
   #defaults: [string, string][] = [];
@@ -433,6 +434,19 @@ export class RequestWriter {
    */
   get tail(): Uint8Array | null {
     return this.#tail;
+  }
+
+  /**
+   * Bytes of the encoding buffer: 1024 at first, doubled when a request
+   * (head plus an inline body) needs more, so at most about the largest
+   * head plus `inlineBodySize`.
+   */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+  /** Times the encoding buffer grew. */
+  get grows(): number {
+    return this.#grows;
   }
 
   /** The method the last {@link RequestWriter.encode} wrote (upper-cased when standard). */
@@ -582,6 +596,7 @@ export class RequestWriter {
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
+    this.#grows++;
   }
 
   /** Writes a string already known to be Latin-1 (one byte per char). */

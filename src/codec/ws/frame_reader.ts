@@ -101,6 +101,8 @@ export function isValidCloseCode(code: number): boolean {
 }
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const EMPTY = new Uint8Array(0);
+const NO_WORDS = new Uint32Array(0);
 
 function fail(code: number, message: string): never {
   throw new ProtocolError(code, message);
@@ -220,7 +222,7 @@ function extendedLength(b: Uint8Array, s: number, hl: number): number {
  */
 export class FrameReader {
   /** Array holding the current event's payload. */
-  payloadBytes: Uint8Array = new Uint8Array(0);
+  payloadBytes: Uint8Array = EMPTY;
   /** Start of the current event's payload in `payloadBytes`. */
   payloadStart = 0;
   /** End of the current event's payload in `payloadBytes`. */
@@ -240,20 +242,21 @@ export class FrameReader {
   // fragmented message in progress
   #msgOpcode = 0; // 0: none
   #fragments = 0;
-  #asm: Uint8Array = new Uint8Array(0);
+  #asm: Uint8Array = EMPTY;
   #asmLen = 0;
   // text validation state of the message / frame in progress
   #utf8 = new Utf8Validator();
   #validated = 0; // payload bytes of the current unfinished frame already validated
   #wordsOf: Uint8Array | null = null; // the array #words views
-  #words: Uint32Array = new Uint32Array(0);
+  #words: Uint32Array = NO_WORDS;
+  #aligned = false; // #wordsOf starts on a 4-byte boundary
   // permessage-deflate: the settled parameters, the inflater (made at the
   // first compressed message), inflated bytes of the message validated
   #deflate: DeflateParams | null;
   #inflater: MessageInflater | null = null;
   #inflated = 0;
   #inflatedWordsOf: Uint8Array | null = null; // the inflater buffer #inflatedWords views
-  #inflatedWords: Uint32Array = new Uint32Array(0);
+  #inflatedWords: Uint32Array = NO_WORDS;
 
   /**
    * Creates a reader; throws `TypeError` for an unknown option or a wrong
@@ -289,6 +292,23 @@ export class FrameReader {
   /** The current payload decoded as UTF-8 (already validated for text). */
   text(): string {
     return decoder.decode(this.payload());
+  }
+
+  /**
+   * Lets go of memory held between events: the references to the arrays
+   * of the last event (so a receive buffer that was replaced can be freed)
+   * and the reassembly buffer when no fragmented message is in progress
+   * (the next fragmented message allocates it again). Call it only when the
+   * current event's payload is no longer in use, e.g. after the receive
+   * buffer was resized.
+   */
+  release(): void {
+    this.payloadBytes = EMPTY;
+    this.payloadStart = 0;
+    this.payloadEnd = 0;
+    this.#wordsOf = null;
+    this.#words = NO_WORDS;
+    if (this.#msgOpcode === 0) this.#asm = EMPTY;
   }
 
   /**
@@ -341,13 +361,13 @@ export class FrameReader {
       const fin = (b0 & 0x80) !== 0;
       this.frames++;
       if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
-      if (text) this.#validateText(b, op, fin, p0, p1);
+      const ascii = text && this.#validateText(b, op, fin, p0, p1);
       if (fin && op !== Opcode.Continuation) {
         this.#pending = frameLen;
         this.payloadBytes = b;
         this.payloadStart = p0;
         this.payloadEnd = p1;
-        this.ascii = text && this.#utf8.ascii;
+        this.ascii = ascii;
         return op;
       }
       const kind = this.#fragment(rb, b, op, fin, p0, p1, frameLen);
@@ -405,22 +425,28 @@ export class FrameReader {
     return op;
   }
 
-  /** Validates the text bytes of a complete data frame not validated yet. */
+  /**
+   * Validates the text bytes of a complete data frame not validated yet;
+   * returns whether the message's text so far is all ASCII. A whole message
+   * in one frame that is all ASCII (the usual tick) is settled by the word
+   * scan alone, without the validator.
+   */
   #validateText(
     b: Uint8Array,
     op: number,
     fin: boolean,
     p0: number,
     p1: number,
-  ): void {
+  ): boolean {
     let from = p0 + this.#validated;
     if (this.#validated === 0 && op !== Opcode.Continuation) {
-      this.#utf8.reset();
       // fast path: a whole-ASCII run needs no state machine
-      if (b.byteOffset % 4 === 0) {
-        if (this.#wordsOf !== b) this.#wordsFor(b);
+      if (this.#wordsOf !== b) this.#wordsFor(b);
+      if (this.#aligned) {
         from = asciiEnd(b, this.#words, from, p1);
+        if (from === p1 && fin) return true;
       }
+      this.#utf8.reset();
     }
     if (from < p1 && !this.#utf8.feed(b, from, p1)) {
       fail(CloseCode.InvalidPayload, BAD_UTF8);
@@ -432,11 +458,18 @@ export class FrameReader {
         "Expected UTF-8 text, got a message ending inside a character",
       );
     }
+    return this.#utf8.ascii;
   }
 
-  /** The 32-bit view of `b` the ASCII fast path reads (made once per array). */
+  /**
+   * The 32-bit view of `b` the ASCII fast path reads (made once per array;
+   * none for an array not aligned on 4 bytes).
+   */
   #wordsFor(b: Uint8Array): void {
-    this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    this.#aligned = b.byteOffset % 4 === 0;
+    this.#words = this.#aligned
+      ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2)
+      : NO_WORDS;
     this.#wordsOf = b;
   }
 

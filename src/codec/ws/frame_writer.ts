@@ -10,10 +10,24 @@ import type { MessageDeflater } from "./permessage_deflate.ts";
 const encoder = new TextEncoder();
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const KEY_BATCH = 1024; // 256 keys per crypto.getRandomValues call
+// One pool of masking keys for every writer of the isolate: fresh random
+// bytes either way, without 1 KiB of keys per connection.
+const KEYS = new Uint8Array(KEY_BATCH);
+let keyPos = KEY_BATCH;
+
+/**
+ * Discards the rest of the shared batch of masking keys, so that the next
+ * frame draws a new batch (for tests that stub `crypto.getRandomValues`).
+ */
+export function discardKeys(): void {
+  keyPos = KEY_BATCH;
+}
 const RSV1 = 0x40; // "per-message compressed" (RFC 7692 §6)
 
 /**
- * A growable byte buffer that frames are appended to and written from.
+ * A growable byte buffer that frames are appended to and written from. It
+ * doubles when a frame does not fit, and can be shrunk back when empty
+ * ({@link WriteBuf.shrink}); both are counted.
  *
  * @example
  * ```ts
@@ -23,6 +37,11 @@ const RSV1 = 0x40; // "per-message compressed" (RFC 7692 §6)
  * out.bytes.set([1, 2, 3], out.length);
  * out.length += 3;
  * console.assert(out.view().length === 3);
+ * out.ensure(100); // doubles until 103 bytes fit
+ * console.assert(out.bytes.length === 128 && out.grows === 1);
+ * out.clear();
+ * out.shrink(64);
+ * console.assert(out.bytes.length === 64 && out.shrinks === 1);
  * ```
  */
 export class WriteBuf {
@@ -30,12 +49,25 @@ export class WriteBuf {
   bytes: Uint8Array;
   /** Pending byte count. */
   length = 0;
-  #words: Uint32Array;
+  #words: Uint32Array | null = null; // made on first use
+  #grows = 0;
+  #shrinks = 0;
 
-  /** Allocates `capacity` bytes (default 4096). */
+  /**
+   * Allocates `capacity` bytes (default 4096, at least 16; up to 64 bytes
+   * live inside the JS heap until first written to a socket).
+   */
   constructor(capacity?: number) {
     this.bytes = new Uint8Array((Math.max(capacity ?? 4096, 16) + 3) & ~3);
-    this.#words = new Uint32Array(this.bytes.buffer);
+  }
+
+  /** Times the buffer grew to fit a frame. */
+  get grows(): number {
+    return this.#grows;
+  }
+  /** Times {@link WriteBuf.shrink} made it smaller. */
+  get shrinks(): number {
+    return this.#shrinks;
   }
 
   /** Makes room for `n` more bytes (doubling). */
@@ -44,16 +76,32 @@ export class WriteBuf {
     if (need <= this.bytes.length) return;
     let size = this.bytes.length * 2;
     while (size < need) size *= 2;
+    this.#replace(size);
+    this.#grows++;
+  }
+
+  /**
+   * Replaces the array by one of `capacity` bytes (at least 16) when it is
+   * larger and holds nothing pending; otherwise does nothing.
+   */
+  shrink(capacity: number): void {
+    const size = (Math.max(capacity, 16) + 3) & ~3;
+    if (this.length !== 0 || size >= this.bytes.length) return;
+    this.#replace(size);
+    this.#shrinks++;
+  }
+
+  #replace(size: number): void {
     size = (size + 3) & ~3;
     const next = new Uint8Array(size);
-    next.set(this.bytes.subarray(0, this.length));
+    if (this.length > 0) next.set(this.bytes.subarray(0, this.length));
     this.bytes = next;
-    this.#words = new Uint32Array(next.buffer);
+    this.#words = null;
   }
 
   /** A 32-bit view over the same memory (for word-wise masking). */
   get words(): Uint32Array {
-    return this.#words;
+    return this.#words ??= new Uint32Array(this.bytes.buffer);
   }
 
   /** A view of the pending bytes. */
@@ -120,7 +168,8 @@ export function closePayload(code?: number, reason?: string): Uint8Array {
 
 /**
  * Encodes client frames (RFC 6455 §5.2), masked with keys drawn from
- * `crypto.getRandomValues` in batches of 256, XOR-ed over 32-bit words where
+ * `crypto.getRandomValues` in batches of 256 (one pool shared by every
+ * writer), XOR-ed over 32-bit words where
  * the payload is aligned. Each method appends one whole frame to a
  * {@link WriteBuf}, copying the payload, so the caller's bytes may be reused
  * as soon as the call returns.
@@ -134,9 +183,6 @@ export function closePayload(code?: number, reason?: string): Uint8Array {
  * ```
  */
 export class FrameWriter {
-  #keys = new Uint8Array(KEY_BATCH);
-  #keyPos = KEY_BATCH;
-
   /** Appends a text frame carrying `s` encoded as UTF-8. */
   text(
     out: WriteBuf,
@@ -288,16 +334,16 @@ export class FrameWriter {
       b[i++] = (n >>> 8) & 0xff;
       b[i++] = n & 0xff;
     }
-    if (this.#keyPos === KEY_BATCH) {
-      crypto.getRandomValues(this.#keys);
-      this.#keyPos = 0;
+    if (keyPos === KEY_BATCH) {
+      crypto.getRandomValues(KEYS);
+      keyPos = 0;
     }
-    const k = this.#keys, kp = this.#keyPos;
-    b[i++] = k[kp];
-    b[i++] = k[kp + 1];
-    b[i++] = k[kp + 2];
-    b[i++] = k[kp + 3];
-    this.#keyPos = kp + 4;
+    const kp = keyPos;
+    b[i++] = KEYS[kp];
+    b[i++] = KEYS[kp + 1];
+    b[i++] = KEYS[kp + 2];
+    b[i++] = KEYS[kp + 3];
+    keyPos = kp + 4;
   }
 
   /** XORs `n` bytes at `p0` with the 4-byte key right before them; advances `out.length`. */

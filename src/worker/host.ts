@@ -103,7 +103,11 @@ async function pumpMessages(ws: WsClient, rx: Ring): Promise<void> {
       }
       const len = m.byteLength;
       let at = rx.reserve(len);
-      if (at < 0) at = await room(rx, len);
+      if (at < 0) {
+        at = await room(rx, len);
+        // a close request met meanwhile discarded it (close() reads on)
+        if (!m.valid) continue;
+      }
       copyPayload(rx, at, m, len);
       rx.commit(m.type === "text" ? Kind.Text : Kind.Binary, len);
     }

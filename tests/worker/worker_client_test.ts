@@ -160,6 +160,21 @@ Deno.test("options that cannot cross to a Worker, or are bad, are refused before
   await assert.rejects(() => connectInWorker("ftp://x/"), TypeError);
 });
 
+Deno.test("close() while the Worker waits for room in a full receive ring ends cleanly: close code 1000, then recv() gives null", async () => {
+  await using feed = await startFeedServer();
+  const c = await connectInWorker(feed.url({ count: 200_000 }), {
+    ringSize: 4096,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // the ring fills: the Worker holds a message it cannot put
+    await c.close();
+    assert.equal(c.closeCode, 1000);
+    assert.equal(await c.recv(), null);
+  } finally {
+    c.terminate();
+  }
+});
+
 Deno.test("the server's close ends the connection after its messages: recv() gives null and the close code", async () => {
   await using feed = await startFeedServer();
   const c = await connectInWorker(feed.url({ count: 5 }));

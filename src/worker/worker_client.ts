@@ -36,8 +36,9 @@ import { waitWord } from "./wait.ts";
  * Options for {@link connectInWorker}: those of `connect()` that are plain
  * data (the Worker receives a copy), plus the sizes of the two rings.
  * Functions and objects that cannot cross to another isolate are refused
- * with a `TypeError`: `transport`, `onPing`, `onPong`. `signal` stays on
- * the main side (an abort stops the Worker). Sizes are bytes.
+ * with a `TypeError`: `transport`, `onPing`, `onPong`, `appPingReply`, and
+ * a function as `appHeartbeat.message` or `appHeartbeat.isPong`. `signal`
+ * stays on the main side (an abort stops the Worker). Sizes are bytes.
  *
  * @example
  * ```ts
@@ -46,8 +47,11 @@ import { waitWord } from "./wait.ts";
  * console.assert(options.ringSize === 4194304);
  * ```
  */
-export interface WorkerConnectOptions
-  extends Omit<ConnectOptions, "transport" | "onPing" | "onPong"> {
+export interface WorkerConnectOptions extends
+  Omit<
+    ConnectOptions,
+    "transport" | "onPing" | "onPong" | "appPingReply"
+  > {
   /**
    * Bytes of the receive ring the Worker fills and the main side reads: a
    * power of two, at least 1024. Default 1 MiB. It bounds the memory of
@@ -76,10 +80,33 @@ const ringSizeRule: Rule = (v, name) => {
   }
 };
 
+/** `appHeartbeat` without the functions, which cannot cross to the Worker. */
+const appHeartbeatRule: Rule = (v, name) => {
+  CONNECT_RULES.appHeartbeat(v, name);
+  for (const key of ["message", "isPong"]) {
+    if (typeof (v as Record<string, unknown>)[key] === "function") {
+      throw new TypeError(
+        `Expected option "${name}.${key}" to be data a Worker can receive (a function cannot cross to another isolate), got a function`,
+      );
+    }
+  }
+};
+
 /** The rules of {@link WorkerConnectOptions}. */
 export const WORKER_CONNECT_RULES: Rules = (() => {
-  const { transport: _t, onPing: _p, onPong: _q, ...rules } = CONNECT_RULES;
-  return { ...rules, ringSize: ringSizeRule, sendRingSize: ringSizeRule };
+  const {
+    transport: _t,
+    onPing: _p,
+    onPong: _q,
+    appPingReply: _r,
+    ...rules
+  } = CONNECT_RULES;
+  return {
+    ...rules,
+    appHeartbeat: appHeartbeatRule,
+    ringSize: ringSizeRule,
+    sendRingSize: ringSizeRule,
+  };
 })();
 
 const DEFAULT_RING = 1 << 20;

@@ -145,6 +145,12 @@ Deno.test("options that cannot cross to a Worker, or are bad, are refused before
     const [options, type] of [
       [{ onPing: () => {} }, TypeError],
       [{ transport: {} }, TypeError],
+      [{ appPingReply: () => undefined }, TypeError],
+      [{
+        appHeartbeat: { message: "ping", interval: 1000, isPong: () => true },
+      }, TypeError],
+      [{ appHeartbeat: { message: () => "ping", interval: 1000 } }, TypeError],
+      [{ appHeartbeat: { message: "ping" } }, TypeError],
       [{ ringSize: 3000 }, RangeError],
       [{ ringSize: 512 }, RangeError],
       [{ sendRingSize: "big" }, TypeError],

@@ -15,7 +15,7 @@ import type { Message } from "../ws/message.ts";
 import type { WsClient } from "../ws/client.ts";
 import {
   decodeEvent,
-  encodeEvent,
+  encodeEnd,
   type ErrorData,
   errorData,
   type RingEvent,
@@ -120,7 +120,7 @@ async function pumpMessages(ws: WsClient, rx: Ring): Promise<void> {
     reason: ws.closeReason,
     error,
   };
-  const bytes = encodeEvent(end);
+  const bytes = encodeEnd(end, rx.maxPayload);
   const at = await room(rx, bytes.length);
   rx.bytes.set(bytes, at);
   rx.commit(Kind.Event, bytes.length);

@@ -24,6 +24,8 @@ import {
   TICK_BYTES,
 } from "../../bench/feed_server.ts";
 import { startDenoServer } from "../support/http_servers.ts";
+import { rawServer, serverFrame } from "../support/raw_server.ts";
+import { bounded } from "../support/timers.ts";
 import { freePort } from "../support/process.ts";
 
 const dec = new TextDecoder();
@@ -180,6 +182,35 @@ Deno.test("close() while the Worker waits for room in a full receive ring ends c
     c.terminate();
   }
 });
+
+Deno.test(
+  "the end of a connection gets through the smallest ring whatever its strings: a long close reason is cut to fit, recv() gives null",
+  bounded(20_000, async () => {
+    const reason = "\x01".repeat(123); // valid UTF-8, 6 bytes each in JSON
+    const server = rawServer(async (conn) => {
+      await conn.write(
+        serverFrame(1, new TextEncoder().encode("x".repeat(400))),
+      );
+      const close = new Uint8Array(2 + reason.length);
+      close.set([0x03, 0xe8]);
+      close.set(new TextEncoder().encode(reason), 2);
+      await conn.write(serverFrame(8, close));
+      await conn.read(new Uint8Array(1024)); // the client's close frame
+      conn.close();
+    });
+    const c = await connectInWorker(server.url, { ringSize: 1024 });
+    try {
+      assert.equal((await c.recv())?.byteLength, 400); // the end record must wrap
+      assert.equal(await c.recv(), null);
+      assert.equal(c.closeCode, 1000);
+      assert.ok(c.closeReason.length < reason.length);
+      assert.equal(c.closeReason, reason.slice(0, c.closeReason.length));
+    } finally {
+      c.terminate();
+      await server.close();
+    }
+  }),
+);
 
 Deno.test("the server's close ends the connection after its messages: recv() gives null and the close code", async () => {
   await using feed = await startFeedServer();

@@ -288,6 +288,8 @@ export class WorkerClient {
   #sending: Promise<void> = Promise.resolve();
   #waitingSends = 0;
   #ended = Promise.withResolvers<void>();
+  #closeTimeout: number;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Made by {@link connectInWorker}.
@@ -304,6 +306,8 @@ export class WorkerClient {
     this.#rx = new Ring(setup.rx);
     this.#tx = new Ring(setup.tx);
     this.#protocol = protocol;
+    this.#closeTimeout = (setup.options.closeTimeout as number | undefined) ??
+      5000;
     this.#source = {
       payloadBytes: this.#rx.bytes,
       payloadStart: 0,
@@ -428,6 +432,7 @@ export class WorkerClient {
     this.#code = code;
     this.#reason = reason;
     this.#error = error;
+    clearTimeout(this.#closeTimer);
     this.#worker.terminate();
     Atomics.notify(this.#rx.words, RING_WRITE);
     Atomics.notify(this.#tx.words, RING_READ);
@@ -553,10 +558,12 @@ export class WorkerClient {
 
   /**
    * Closes the connection: asks the Worker to send a close frame (default
-   * code 1000) and to finish the closing handshake (bounded by
-   * `closeTimeout`), then resolves once it has ended (messages that arrive
-   * meanwhile are discarded unless a `recv()` is pending, which gets them,
-   * then `null`). Invalidates a borrowed {@link Message}. Bad code or
+   * code 1000) and to finish the closing handshake, then resolves once it
+   * has ended, within `closeTimeout` of this call whatever the Worker does
+   * (a send the server does not take may hold the request back: then the
+   * Worker is stopped, `closeCode` 1006). Messages that arrive meanwhile
+   * are discarded unless a `recv()` is pending, which gets them, then
+   * `null`. Invalidates a borrowed {@link Message}. Bad code or
    * reason: `RangeError` / `TypeError`.
    */
   async close(code?: number, reason?: string): Promise<void> {
@@ -566,6 +573,10 @@ export class WorkerClient {
     if (this.#state === OPEN) {
       this.#state = CLOSING;
       this.#byCaller = true;
+      this.#closeTimer = setTimeout(
+        () => this.#end(1006, "", null),
+        this.#closeTimeout,
+      );
       const event: RingEvent = { type: "close", code: code ?? 1000, reason };
       const bytes = encodeEvent(event);
       if (this.#waitingSends !== 0 || !this.#put(Kind.Event, bytes)) {

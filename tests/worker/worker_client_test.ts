@@ -26,6 +26,7 @@ import {
 import { startDenoServer } from "../support/http_servers.ts";
 import { rawServer, serverFrame } from "../support/raw_server.ts";
 import { bounded } from "../support/timers.ts";
+import { moreThanSocketsHold } from "../support/socket_buffers.ts";
 import { freePort } from "../support/process.ts";
 
 const dec = new TextDecoder();
@@ -207,6 +208,35 @@ Deno.test(
       assert.equal(c.closeReason, reason.slice(0, c.closeReason.length));
     } finally {
       c.terminate();
+      await server.close();
+    }
+  }),
+);
+
+Deno.test(
+  "close() is bounded by closeTimeout when the server stops reading and the close request waits behind sends in the ring: closeCode 1006, recv() gives null",
+  bounded(20_000, async () => {
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => stop = r);
+    const server = rawServer(() => stopped); // takes nothing after the handshake
+    const total = moreThanSocketsHold(); // the Worker's sends get stuck
+    let ring = 1 << 20;
+    while (ring < total + (4 << 20)) ring *= 2; // every send fits in the ring
+    const c = await connectInWorker(server.url, {
+      closeTimeout: 300,
+      sendRingSize: ring,
+      maxBufferedAmount: 1 << 16,
+    });
+    try {
+      const chunk = new Uint8Array(1 << 20);
+      for (let n = 0; n < total; n += chunk.length) await c.sendBinary(chunk);
+      await c.close(); // its request is behind them all
+      assert.equal(c.closed, true);
+      assert.equal(c.closeCode, 1006);
+      assert.equal(await c.recv(), null);
+    } finally {
+      c.terminate();
+      stop();
       await server.close();
     }
   }),

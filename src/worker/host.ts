@@ -10,7 +10,7 @@
  * @module
  */
 
-import { connect } from "../ws/connect.ts";
+import { connect, DEFAULT_MAX_BUFFERED_AMOUNT } from "../ws/connect.ts";
 import type { Message } from "../ws/message.ts";
 import type { WsClient } from "../ws/client.ts";
 import {
@@ -57,7 +57,7 @@ async function run(setup: Setup): Promise<void> {
   }
   scope.postMessage({ type: "open", protocol: ws.protocol });
   const maxBuffered = (setup.options.maxBufferedAmount as number | undefined) ??
-    1 << 20;
+    DEFAULT_MAX_BUFFERED_AMOUNT;
   pumpSends(ws, new Ring(setup.tx), maxBuffered);
   await pumpMessages(ws, new Ring(setup.rx));
 }

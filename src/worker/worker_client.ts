@@ -9,7 +9,12 @@
 import { ConnectionClosedError, WorkerError } from "../errors.ts";
 import { check, integer, type Rule, type Rules } from "../options.ts";
 import { closePayload } from "../codec/ws/frame_writer.ts";
-import { CONNECT_RULES, type ConnectOptions, wsUrl } from "../ws/connect.ts";
+import {
+  CONNECT_RULES,
+  type ConnectOptions,
+  plan,
+  wsUrl,
+} from "../ws/connect.ts";
 import { lend, Message, type PayloadSource, revoke } from "../ws/message.ts";
 import {
   decodeEvent,
@@ -196,9 +201,11 @@ export async function connectInWorker(
   }
   const signal = options.signal;
   signal?.throwIfAborted();
+  const plain = plainOptions(options, maxMessageSize);
+  plan(u, plain); // what connect() in the Worker would refuse, refused here
   const setup: Setup = {
     url: u.href,
-    options: plainOptions(options, maxMessageSize),
+    options: plain,
     rx: new SharedArrayBuffer(ringBytes(ringSize)),
     tx: new SharedArrayBuffer(ringBytes(sendRingSize)),
   };

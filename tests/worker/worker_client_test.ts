@@ -169,6 +169,41 @@ Deno.test("options that cannot cross to a Worker, or are bad, are refused before
   await assert.rejects(() => connectInWorker("ftp://x/"), TypeError);
 });
 
+Deno.test("options connect() would refuse only in combination are refused before a Worker is started", async () => {
+  const real = globalThis.Worker;
+  let started = 0;
+  globalThis.Worker = class extends real {
+    constructor(...args: ConstructorParameters<typeof Worker>) {
+      started++;
+      super(...args);
+    }
+  };
+  try {
+    for (
+      const options of [
+        { minBufferCapacity: 8192, bufferCapacity: 4096 },
+        { compactAt: 70000 },
+      ]
+    ) {
+      await assert.rejects(
+        () => connectInWorker("ws://127.0.0.1:1/", options),
+        RangeError,
+        JSON.stringify(options),
+      );
+    }
+    await assert.rejects(
+      () =>
+        connectInWorker("ws://u:p@127.0.0.1:1/", {
+          headers: { Authorization: "Bearer t" },
+        }),
+      TypeError,
+    );
+    assert.equal(started, 0, "a Worker was started for options refused anyway");
+  } finally {
+    globalThis.Worker = real;
+  }
+});
+
 Deno.test("close() while the Worker waits for room in a full receive ring ends cleanly: close code 1000, then recv() gives null", async () => {
   await using feed = await startFeedServer();
   const c = await connectInWorker(feed.url({ count: 200_000 }), {

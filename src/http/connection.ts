@@ -428,6 +428,7 @@ export class HttpConnection {
       : null;
     this.#writer = new RequestWriter({
       host: this.origin.host,
+      shrinkAfter: options.shrinkAfter,
       headers: decompress
         ? withAcceptEncoding(options.headers)
         : options.headers,
@@ -468,14 +469,14 @@ export class HttpConnection {
    * The sizes of the receive buffer and of the request encoding buffer,
    * and how often each was resized (a new object per call; for debugging
    * and tuning, see `docs/tuning.md`). The receive buffer starts small,
-   * grows for large responses and shrinks back when quiet; the request
-   * buffer grows to the largest request head plus inline body.
+   * grows for large responses and shrinks back when quiet; so does the
+   * request buffer (up to the largest request head plus inline body).
    */
   get bufferStats(): BufferStats {
     const rb = this.#rb, w = this.#writer;
     return {
       receive: { capacity: rb.capacity, grows: rb.grows, shrinks: rb.shrinks },
-      send: { capacity: w.capacity, grows: w.grows, shrinks: 0 },
+      send: { capacity: w.capacity, grows: w.grows, shrinks: w.shrinks },
     };
   }
 
@@ -524,6 +525,7 @@ export class HttpConnection {
     init: HttpShortcutOptions,
   ): Promise<HttpResponse> {
     this.#checkReady();
+    this.#writer.trim(performance.now());
     const bytes = encodeRequest(this.#writer, method, path, init);
     const tail = this.#writer.tail, m = this.#writer.method;
     const signal = init.signal;

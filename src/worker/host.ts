@@ -10,12 +10,12 @@
  * @module
  */
 
-import { connect } from "../ws/connect.ts";
+import { connect, DEFAULT_MAX_BUFFERED_AMOUNT } from "../ws/connect.ts";
 import type { Message } from "../ws/message.ts";
 import type { WsClient } from "../ws/client.ts";
 import {
   decodeEvent,
-  encodeEvent,
+  encodeEnd,
   type ErrorData,
   errorData,
   type RingEvent,
@@ -57,7 +57,7 @@ async function run(setup: Setup): Promise<void> {
   }
   scope.postMessage({ type: "open", protocol: ws.protocol });
   const maxBuffered = (setup.options.maxBufferedAmount as number | undefined) ??
-    1 << 20;
+    DEFAULT_MAX_BUFFERED_AMOUNT;
   pumpSends(ws, new Ring(setup.tx), maxBuffered);
   await pumpMessages(ws, new Ring(setup.rx));
 }
@@ -103,7 +103,11 @@ async function pumpMessages(ws: WsClient, rx: Ring): Promise<void> {
       }
       const len = m.byteLength;
       let at = rx.reserve(len);
-      if (at < 0) at = await room(rx, len);
+      if (at < 0) {
+        at = await room(rx, len);
+        // a close request met meanwhile discarded it (close() reads on)
+        if (!m.valid) continue;
+      }
       copyPayload(rx, at, m, len);
       rx.commit(m.type === "text" ? Kind.Text : Kind.Binary, len);
     }
@@ -116,7 +120,7 @@ async function pumpMessages(ws: WsClient, rx: Ring): Promise<void> {
     reason: ws.closeReason,
     error,
   };
-  const bytes = encodeEvent(end);
+  const bytes = encodeEnd(end, rx.maxPayload);
   const at = await room(rx, bytes.length);
   rx.bytes.set(bytes, at);
   rx.commit(Kind.Event, bytes.length);

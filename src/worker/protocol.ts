@@ -153,6 +153,41 @@ export function encodeEvent(event: RingEvent): Uint8Array {
   return encoder.encode(JSON.stringify(event));
 }
 
+/**
+ * The connection's end event as the bytes of a record of at most `max`
+ * bytes (a ring holds nothing larger, and the end must get through): when
+ * its strings make it longer (an error's message and cause have no bound,
+ * and JSON writes a control character of a close reason in 6 bytes), they
+ * are cut, shorter and shorter, down to empty strings (at least 504 bytes
+ * of the smallest ring are then ample); the error's class name and numbers
+ * stay.
+ */
+export function encodeEnd(event: EndEvent, max: number): Uint8Array {
+  let bytes = encodeEvent(event);
+  for (let keep = 64; bytes.length > max; keep >>= 1) {
+    bytes = encodeEvent(cutStrings(event, keep));
+    if (keep === 0) break;
+  }
+  return bytes;
+}
+
+type EndEvent = Extract<RingEvent, { type: "end" }>;
+
+/** `event` with its strings (but the error's class name) cut to `keep` characters. */
+function cutStrings(event: EndEvent, keep: number): EndEvent {
+  const error: Record<string, unknown> | null = event.error &&
+    { ...event.error };
+  for (const k in error) {
+    const v = error[k];
+    if (k !== "name" && typeof v === "string") error[k] = v.slice(0, keep);
+  }
+  return {
+    ...event,
+    reason: event.reason.slice(0, keep),
+    error: error as ErrorData | null,
+  };
+}
+
 /** The event in `bytes[start, end)` (a copy is decoded: the ring is shared memory). */
 export function decodeEvent(
   bytes: Uint8Array,

@@ -9,7 +9,12 @@
 import { ConnectionClosedError, WorkerError } from "../errors.ts";
 import { check, integer, type Rule, type Rules } from "../options.ts";
 import { closePayload } from "../codec/ws/frame_writer.ts";
-import { CONNECT_RULES, type ConnectOptions, wsUrl } from "../ws/connect.ts";
+import {
+  CONNECT_RULES,
+  type ConnectOptions,
+  plan,
+  wsUrl,
+} from "../ws/connect.ts";
 import { lend, Message, type PayloadSource, revoke } from "../ws/message.ts";
 import {
   decodeEvent,
@@ -36,8 +41,9 @@ import { waitWord } from "./wait.ts";
  * Options for {@link connectInWorker}: those of `connect()` that are plain
  * data (the Worker receives a copy), plus the sizes of the two rings.
  * Functions and objects that cannot cross to another isolate are refused
- * with a `TypeError`: `transport`, `onPing`, `onPong`. `signal` stays on
- * the main side (an abort stops the Worker). Sizes are bytes.
+ * with a `TypeError`: `transport`, `onPing`, `onPong`, `appPingReply`, and
+ * a function as `appHeartbeat.message` or `appHeartbeat.isPong`. `signal`
+ * stays on the main side (an abort stops the Worker). Sizes are bytes.
  *
  * @example
  * ```ts
@@ -46,8 +52,11 @@ import { waitWord } from "./wait.ts";
  * console.assert(options.ringSize === 4194304);
  * ```
  */
-export interface WorkerConnectOptions
-  extends Omit<ConnectOptions, "transport" | "onPing" | "onPong"> {
+export interface WorkerConnectOptions extends
+  Omit<
+    ConnectOptions,
+    "transport" | "onPing" | "onPong" | "appPingReply"
+  > {
   /**
    * Bytes of the receive ring the Worker fills and the main side reads: a
    * power of two, at least 1024. Default 1 MiB. It bounds the memory of
@@ -76,10 +85,33 @@ const ringSizeRule: Rule = (v, name) => {
   }
 };
 
+/** `appHeartbeat` without the functions, which cannot cross to the Worker. */
+const appHeartbeatRule: Rule = (v, name) => {
+  CONNECT_RULES.appHeartbeat(v, name);
+  for (const key of ["message", "isPong"]) {
+    if (typeof (v as Record<string, unknown>)[key] === "function") {
+      throw new TypeError(
+        `Expected option "${name}.${key}" to be data a Worker can receive (a function cannot cross to another isolate), got a function`,
+      );
+    }
+  }
+};
+
 /** The rules of {@link WorkerConnectOptions}. */
 export const WORKER_CONNECT_RULES: Rules = (() => {
-  const { transport: _t, onPing: _p, onPong: _q, ...rules } = CONNECT_RULES;
-  return { ...rules, ringSize: ringSizeRule, sendRingSize: ringSizeRule };
+  const {
+    transport: _t,
+    onPing: _p,
+    onPong: _q,
+    appPingReply: _r,
+    ...rules
+  } = CONNECT_RULES;
+  return {
+    ...rules,
+    appHeartbeat: appHeartbeatRule,
+    ringSize: ringSizeRule,
+    sendRingSize: ringSizeRule,
+  };
 })();
 
 const DEFAULT_RING = 1 << 20;
@@ -169,9 +201,11 @@ export async function connectInWorker(
   }
   const signal = options.signal;
   signal?.throwIfAborted();
+  const plain = plainOptions(options, maxMessageSize);
+  plan(u, plain); // what connect() in the Worker would refuse, refused here
   const setup: Setup = {
     url: u.href,
-    options: plainOptions(options, maxMessageSize),
+    options: plain,
     rx: new SharedArrayBuffer(ringBytes(ringSize)),
     tx: new SharedArrayBuffer(ringBytes(sendRingSize)),
   };
@@ -261,6 +295,8 @@ export class WorkerClient {
   #sending: Promise<void> = Promise.resolve();
   #waitingSends = 0;
   #ended = Promise.withResolvers<void>();
+  #closeTimeout: number;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Made by {@link connectInWorker}.
@@ -277,6 +313,8 @@ export class WorkerClient {
     this.#rx = new Ring(setup.rx);
     this.#tx = new Ring(setup.tx);
     this.#protocol = protocol;
+    this.#closeTimeout = (setup.options.closeTimeout as number | undefined) ??
+      5000;
     this.#source = {
       payloadBytes: this.#rx.bytes,
       payloadStart: 0,
@@ -401,6 +439,7 @@ export class WorkerClient {
     this.#code = code;
     this.#reason = reason;
     this.#error = error;
+    clearTimeout(this.#closeTimer);
     this.#worker.terminate();
     Atomics.notify(this.#rx.words, RING_WRITE);
     Atomics.notify(this.#tx.words, RING_READ);
@@ -526,10 +565,12 @@ export class WorkerClient {
 
   /**
    * Closes the connection: asks the Worker to send a close frame (default
-   * code 1000) and to finish the closing handshake (bounded by
-   * `closeTimeout`), then resolves once it has ended (messages that arrive
-   * meanwhile are discarded unless a `recv()` is pending, which gets them,
-   * then `null`). Invalidates a borrowed {@link Message}. Bad code or
+   * code 1000) and to finish the closing handshake, then resolves once it
+   * has ended, within `closeTimeout` of this call whatever the Worker does
+   * (a send the server does not take may hold the request back: then the
+   * Worker is stopped, `closeCode` 1006). Messages that arrive meanwhile
+   * are discarded unless a `recv()` is pending, which gets them, then
+   * `null`. Invalidates a borrowed {@link Message}. Bad code or
    * reason: `RangeError` / `TypeError`.
    */
   async close(code?: number, reason?: string): Promise<void> {
@@ -539,6 +580,10 @@ export class WorkerClient {
     if (this.#state === OPEN) {
       this.#state = CLOSING;
       this.#byCaller = true;
+      this.#closeTimer = setTimeout(
+        () => this.#end(1006, "", null),
+        this.#closeTimeout,
+      );
       const event: RingEvent = { type: "close", code: code ?? 1000, reason };
       const bytes = encodeEvent(event);
       if (this.#waitingSends !== 0 || !this.#put(Kind.Event, bytes)) {

@@ -466,12 +466,15 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
 
   /**
    * The slow path of `recv()` while open: one socket read, then the next
-   * message, another read, or the general loop ({@link WsClient.#read})
-   * once the connection is closing. Written with `then()` and two handlers
-   * made once per connection rather than as an async function: a waiting
+   * message or, when that read did not complete one, the general loop
+   * ({@link WsClient.#read}). Written with `then()` and two handlers made
+   * once per connection rather than as an async function: a waiting
    * `recv()` then costs one promise per socket read instead of an async
    * frame and its await closures, which matters with thousands of
    * low-rate connections (every read waits, every wait survives young GCs).
+   * Only the first read is chained so: a handler returning another
+   * `#fetch()` would link one more promise per read, all held until a
+   * message comes (a quiet feed's pings would pile up without bound).
    */
   #fetch(): Promise<Message | null> {
     this.#readOwner = RECV;
@@ -490,7 +493,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return this.#afterFetch();
   };
 
-  /** After a `#fetch()` read: a message, another read, or the general loop. */
+  /** After a `#fetch()` read: a message, or the general loop. */
   #afterFetch(): Message | null | Promise<Message | null> {
     let m: Message | undefined;
     try {
@@ -503,7 +506,6 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       this.#waitingSince = 0;
       return m;
     }
-    if (this.#life.phase <= Phase.CloseSent) return this.#fetch();
     return this.#read(RECV);
   }
 

@@ -175,6 +175,9 @@ export interface ConnectOptions extends ReadBufOptions {
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** `maxBufferedAmount` when not given: 1 MiB. */
+export const DEFAULT_MAX_BUFFERED_AMOUNT = 1 << 20;
+
 const transportRule: Rule = (v, name) => {
   const t = v as Partial<Transport> | null;
   if (
@@ -266,7 +269,7 @@ interface Plan {
 }
 
 /** Checks the options and prepares the handshake: throws before any I/O. */
-function plan(url: string | URL, options: ConnectOptions): Plan {
+export function plan(url: string | URL, options: ConnectOptions): Plan {
   check(options, CONNECT_RULES, "connect()");
   if (options.transport !== undefined && options.proxy !== undefined) {
     throw new TypeError(
@@ -303,7 +306,8 @@ function plan(url: string | URL, options: ConnectOptions): Plan {
       onPong: options.onPong,
       closeTimeout: options.closeTimeout ?? 5000,
       shrinkAfter: options.shrinkAfter ?? DEFAULT_SHRINK_AFTER,
-      maxBufferedAmount: options.maxBufferedAmount ?? 1 << 20,
+      maxBufferedAmount: options.maxBufferedAmount ??
+        DEFAULT_MAX_BUFFERED_AMOUNT,
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       heartbeat: options.heartbeat,
       deflateThreshold: deflateThreshold(options.perMessageDeflate),

@@ -321,3 +321,27 @@ Deno.test("an unknown writer option or one of the wrong type is refused", () => 
   );
   assert.throws(() => new RequestWriter({ host: "" }), /non-empty string/);
 });
+
+Deno.test("RequestWriter.trim shrinks the encoding buffer only after a quiet window, to twice that window's largest request", () => {
+  const w = new RequestWriter({ host: "h", shrinkAfter: 100 });
+  const big = new Uint8Array(10_000);
+  w.encode({ method: "POST", path: "/", body: big });
+  assert.equal(w.capacity, 16384);
+  w.trim(0); // the first window begins: it saw the big request
+  w.encode({ path: "/" });
+  w.trim(50); // not quiet long enough
+  assert.equal(w.capacity, 16384);
+  w.trim(100); // a window that holds the big request: stays
+  assert.equal(w.capacity, 16384);
+  const small = w.encode({ path: "/x".repeat(400) }).length; // ~830 bytes
+  w.trim(200); // a window of small requests: twice the largest, rounded up
+  assert.equal(w.capacity, 2048);
+  assert.ok(small * 2 > 1024 && small * 2 <= 2048);
+  assert.deepEqual([w.grows, w.shrinks], [1, 1]);
+  const again = w.encode({ method: "POST", path: "/", body: big });
+  assert.equal(again.length > 10_000, true); // encoded whole after the shrink
+  assert.throws(
+    () => new RequestWriter({ host: "h", shrinkAfter: "1s" as never }),
+    /shrinkAfter/,
+  );
+});

@@ -24,6 +24,9 @@ import {
   TICK_BYTES,
 } from "../../bench/feed_server.ts";
 import { startDenoServer } from "../support/http_servers.ts";
+import { rawServer, serverFrame } from "../support/raw_server.ts";
+import { bounded } from "../support/timers.ts";
+import { moreThanSocketsHold } from "../support/socket_buffers.ts";
 import { freePort } from "../support/process.ts";
 
 const dec = new TextDecoder();
@@ -145,6 +148,12 @@ Deno.test("options that cannot cross to a Worker, or are bad, are refused before
     const [options, type] of [
       [{ onPing: () => {} }, TypeError],
       [{ transport: {} }, TypeError],
+      [{ appPingReply: () => undefined }, TypeError],
+      [{
+        appHeartbeat: { message: "ping", interval: 1000, isPong: () => true },
+      }, TypeError],
+      [{ appHeartbeat: { message: () => "ping", interval: 1000 } }, TypeError],
+      [{ appHeartbeat: { message: "ping" } }, TypeError],
       [{ ringSize: 3000 }, RangeError],
       [{ ringSize: 512 }, RangeError],
       [{ sendRingSize: "big" }, TypeError],
@@ -159,6 +168,114 @@ Deno.test("options that cannot cross to a Worker, or are bad, are refused before
   }
   await assert.rejects(() => connectInWorker("ftp://x/"), TypeError);
 });
+
+Deno.test("options connect() would refuse only in combination are refused before a Worker is started", async () => {
+  const real = globalThis.Worker;
+  let started = 0;
+  globalThis.Worker = class extends real {
+    constructor(...args: ConstructorParameters<typeof Worker>) {
+      started++;
+      super(...args);
+    }
+  };
+  try {
+    for (
+      const options of [
+        { minBufferCapacity: 8192, bufferCapacity: 4096 },
+        { compactAt: 70000 },
+      ]
+    ) {
+      await assert.rejects(
+        () => connectInWorker("ws://127.0.0.1:1/", options),
+        RangeError,
+        JSON.stringify(options),
+      );
+    }
+    await assert.rejects(
+      () =>
+        connectInWorker("ws://u:p@127.0.0.1:1/", {
+          headers: { Authorization: "Bearer t" },
+        }),
+      TypeError,
+    );
+    assert.equal(started, 0, "a Worker was started for options refused anyway");
+  } finally {
+    globalThis.Worker = real;
+  }
+});
+
+Deno.test("close() while the Worker waits for room in a full receive ring ends cleanly: close code 1000, then recv() gives null", async () => {
+  await using feed = await startFeedServer();
+  const c = await connectInWorker(feed.url({ count: 200_000 }), {
+    ringSize: 4096,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // the ring fills: the Worker holds a message it cannot put
+    await c.close();
+    assert.equal(c.closeCode, 1000);
+    assert.equal(await c.recv(), null);
+  } finally {
+    c.terminate();
+  }
+});
+
+Deno.test(
+  "the end of a connection gets through the smallest ring whatever its strings: a long close reason is cut to fit, recv() gives null",
+  bounded(20_000, async () => {
+    const reason = "\x01".repeat(123); // valid UTF-8, 6 bytes each in JSON
+    const server = rawServer(async (conn) => {
+      await conn.write(
+        serverFrame(1, new TextEncoder().encode("x".repeat(400))),
+      );
+      const close = new Uint8Array(2 + reason.length);
+      close.set([0x03, 0xe8]);
+      close.set(new TextEncoder().encode(reason), 2);
+      await conn.write(serverFrame(8, close));
+      await conn.read(new Uint8Array(1024)); // the client's close frame
+      conn.close();
+    });
+    const c = await connectInWorker(server.url, { ringSize: 1024 });
+    try {
+      assert.equal((await c.recv())?.byteLength, 400); // the end record must wrap
+      assert.equal(await c.recv(), null);
+      assert.equal(c.closeCode, 1000);
+      assert.ok(c.closeReason.length < reason.length);
+      assert.equal(c.closeReason, reason.slice(0, c.closeReason.length));
+    } finally {
+      c.terminate();
+      await server.close();
+    }
+  }),
+);
+
+Deno.test(
+  "close() is bounded by closeTimeout when the server stops reading and the close request waits behind sends in the ring: closeCode 1006, recv() gives null",
+  bounded(20_000, async () => {
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => stop = r);
+    const server = rawServer(() => stopped); // takes nothing after the handshake
+    const total = moreThanSocketsHold(); // the Worker's sends get stuck
+    let ring = 1 << 20;
+    while (ring < total + (4 << 20)) ring *= 2; // every send fits in the ring
+    const c = await connectInWorker(server.url, {
+      closeTimeout: 300,
+      sendRingSize: ring,
+      maxBufferedAmount: 1 << 16,
+    });
+    try {
+      const chunk = new Uint8Array(1 << 20);
+      for (let n = 0; n < total; n += chunk.length) await c.sendBinary(chunk);
+      await c.close(); // its request is behind them all
+      assert.equal(c.closed, true);
+      assert.equal(c.closeCode, 1006);
+      assert.equal(await c.recv(), null);
+    } finally {
+      c.terminate();
+      stop();
+      await server.close();
+    }
+  }),
+);
 
 Deno.test("the server's close ends the connection after its messages: recv() gives null and the close code", async () => {
   await using feed = await startFeedServer();

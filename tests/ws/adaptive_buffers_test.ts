@@ -235,6 +235,35 @@ function cut(stream: Uint8Array, cuts: number[]): Uint8Array[] {
   return out;
 }
 
+Deno.test("an HTTP connection's request buffer grows for a large inline body and shrinks back when quiet", async () => {
+  const server = await startDenoServer();
+  const conn = new HttpConnection(server.origin, { shrinkAfter: 20 });
+  try {
+    assert.equal(conn.bufferStats.send.capacity, 1024);
+    const body = new Uint8Array(12_000).fill(0x61); // inline: one write
+    const sent = (await conn.post("/echo", { body })).json<{ body: string }>();
+    assert.equal(sent.body, "a".repeat(12_000));
+    assert.ok(conn.bufferStats.send.capacity >= 12_000);
+    assert.equal(conn.bufferStats.send.grows, 1); // one resize, to 16 KiB
+    for (let i = 0; i < 20 && conn.bufferStats.send.capacity > 1024; i++) {
+      await sleep(25);
+      assert.equal((await conn.get("/hello")).text(), "hello world");
+    }
+    assert.deepEqual(conn.bufferStats.send, {
+      capacity: 1024,
+      grows: 1,
+      shrinks: 1,
+    });
+    // the next large request grows it again, and is sent whole
+    const again = (await conn.post("/echo", { body })).json<{ body: string }>();
+    assert.equal(again.body, "a".repeat(12_000));
+    assert.ok(conn.bufferStats.send.capacity >= 12_000);
+  } finally {
+    conn.close();
+    await server.close();
+  }
+});
+
 Deno.test("fuzz: whatever the message sizes, fragmentation, chunking and rate, a borrowed message keeps its bytes until the next receive while buffers grow and shrink", async () => {
   let grows = 0, shrinks = 0;
   await fc.assert(

@@ -8,6 +8,7 @@ import {
   type Transport,
 } from "../../mod.ts";
 import { drain, rawServer, serverFrame } from "../support/raw_server.ts";
+import { acceptFor } from "../support/memory_transport.ts";
 import { noTimersLeft } from "../support/timers.ts";
 import { moreThanSocketsHold } from "../support/socket_buffers.ts";
 
@@ -576,4 +577,54 @@ test("an onPing callback that throws rejects recv() instead of throwing from the
   assert.equal((await ws.recv())?.text(), "y"); // the connection goes on
   ws.terminate();
   await srv.close();
+});
+
+Deno.test("a recv() that waits through many control frames settles in a few microtask turns once its message comes: nothing piles up per socket read", async () => {
+  const reads = 20_000; // one pong per socket read, then a text message
+  const enc = new TextEncoder();
+  let request: Uint8Array | null = null;
+  let gotRequest!: () => void;
+  const requested = new Promise<void>((r) => gotRequest = r);
+  let n = -1; // -1: the handshake answer comes next
+  let turns = -1; // microtask turns from the last read to the settled recv()
+  let settled = false;
+  const transport = {
+    async read(p: Uint8Array): Promise<number> {
+      if (n === -1) {
+        await requested;
+        const answer = acceptFor(request!);
+        p.set(answer);
+        n = 0;
+        return answer.length;
+      }
+      await null; // an asynchronous read, as a socket's
+      if (++n <= reads) {
+        p.set(serverFrame(0xa, new Uint8Array(0)));
+        return 2;
+      }
+      (async () => {
+        for (turns = 0; !settled; turns++) await null;
+      })();
+      const frame = serverFrame(1, enc.encode("tick"));
+      p.set(frame);
+      return frame.length;
+    },
+    write(p: Uint8Array): Promise<number> {
+      if (request === null) {
+        request = p.slice();
+        gotRequest();
+      }
+      return Promise.resolve(p.length);
+    },
+    close() {},
+  };
+  const ws = await connect("ws://memory.test/", { transport });
+  try {
+    const m = await ws.recv().finally(() => settled = true);
+    assert.equal(m?.text(), "tick");
+    assert.equal(n, reads + 1);
+    assert.ok(turns >= 0 && turns < 100, `${turns} microtask turns`);
+  } finally {
+    ws.terminate();
+  }
 });

@@ -11,12 +11,15 @@ import {
   describe as describeValue,
   headers,
   integer,
+  number,
   object,
   type Rule,
   type Rules,
   string,
 } from "../../options.ts";
 import { isToken, lowerEquals } from "./token.ts";
+import { BufferSizer } from "../buffer_sizer.ts";
+import { DEFAULT_SHRINK_AFTER } from "../read_buf.ts";
 
 /**
  * Header fields given by the caller: a record, or any iterable of
@@ -99,6 +102,11 @@ export interface RequestWriterOptions {
    * {@link RequestWriter.tail} without a copy. Default 16384.
    */
   inlineBodySize?: number;
+  /**
+   * Quiet milliseconds after which {@link RequestWriter.trim} gives back an
+   * encoding buffer larger than the recent requests needed. Default 1000.
+   */
+  shrinkAfter?: number;
 }
 
 /** A string or a `Uint8Array`: a request body. */
@@ -127,7 +135,11 @@ const WRITER_RULES: Rules = {
   host: string,
   headers,
   inlineBodySize: integer(0),
+  shrinkAfter: number(0, Infinity),
 };
+
+/** Bytes the encoding buffer starts at and shrinks back to. */
+const MIN_BUFFER = 1024;
 
 const enc = new TextEncoder();
 const NO_BODY = new Uint8Array(0);
@@ -359,8 +371,8 @@ let encodeOn: (
  * ```
  */
 export class RequestWriter {
-  #buf: Uint8Array = new Uint8Array(1024);
-  #grows = 0;
+  #buf: Uint8Array = new Uint8Array(MIN_BUFFER);
+  #sizer: BufferSizer;
   #pos = 0;
   #hostLine: Uint8Array;
   #defaults: [string, string][] = [];
@@ -407,6 +419,11 @@ export class RequestWriter {
     }
     this.#hostLine = enc.encode(`host: ${host}\r\n`);
     this.#inline = options.inlineBodySize ?? 16384;
+    this.#sizer = new BufferSizer(
+      MIN_BUFFER,
+      Number.MAX_SAFE_INTEGER,
+      options.shrinkAfter ?? DEFAULT_SHRINK_AFTER,
+    );
     if (options.headers !== undefined) {
       eachField(
         options.headers,
@@ -446,7 +463,27 @@ export class RequestWriter {
   }
   /** Times the encoding buffer grew. */
   get grows(): number {
-    return this.#grows;
+    return this.#sizer.grows;
+  }
+  /** Times the encoding buffer shrank. */
+  get shrinks(): number {
+    return this.#sizer.shrinks;
+  }
+
+  /**
+   * At time `now` (ms, the caller's clock): once `shrinkAfter` ms have
+   * passed since the last window began, shrinks the encoding buffer to the
+   * smallest power of two holding twice the largest request of that window
+   * (at least 1024 bytes). Call it before {@link RequestWriter.encode},
+   * once the bytes of the last request are written: they are dropped.
+   */
+  trim(now: number): void {
+    const size = this.#buf.length;
+    if (size <= MIN_BUFFER) return;
+    const to = this.#sizer.shrinkTo(size, now);
+    if (to === 0) return;
+    this.#buf = new Uint8Array(to);
+    this.#sizer.resized(size, to);
   }
 
   /** The method the last {@link RequestWriter.encode} wrote (upper-cased when standard). */
@@ -480,6 +517,7 @@ export class RequestWriter {
     this.#tail = null;
     this.#writeHead(m, target, req.close === true);
     this.#writeBody();
+    this.#sizer.use(this.#pos);
     return this.#buf.subarray(0, this.#pos);
   }
 
@@ -595,8 +633,8 @@ export class RequestWriter {
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#pos));
+    this.#sizer.resized(this.#buf.length, size);
     this.#buf = next;
-    this.#grows++;
   }
 
   /** Writes a string already known to be Latin-1 (one byte per char). */

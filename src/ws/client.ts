@@ -397,6 +397,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         return op;
       }
       if (op !== Opcode.Ping && op !== Opcode.Pong) return op;
+      revoke(this.#msg); // its frame is consumed: a callback must not read it
       this.#control(op);
     }
   }

@@ -111,3 +111,25 @@ test("after recv() resolves null, the message stays invalid", async () => {
   assert.equal(await end, null);
   assertInvalid(m!);
 });
+
+Deno.test("the last message is invalidated before an onPing or onPong callback runs: read there, it throws instead of giving the ping's bytes", async () => {
+  const seen: string[] = [];
+  const held: { m?: Message | null } = {};
+  const look = () => {
+    try {
+      seen.push(held.m!.text());
+    } catch (e) {
+      seen.push((e as Error).name);
+    }
+  };
+  const { ws, server } = await openMemory({ onPing: look, onPong: look });
+  server.send(serverFrame(1, enc.encode("data")));
+  server.send(serverFrame(9, enc.encode("ping!")));
+  server.send(serverFrame(10, enc.encode("pong!")));
+  server.send(serverFrame(1, enc.encode("next")));
+  held.m = await ws.recv(); // the four frames are buffered now
+  assert.equal(held.m?.text(), "data");
+  assert.equal(ws.tryRecv()?.text(), "next"); // parses the ping and the pong
+  assert.deepEqual(seen, ["TypeError", "TypeError"]);
+  ws.terminate();
+});

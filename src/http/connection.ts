@@ -525,7 +525,7 @@ export class HttpConnection {
     init: HttpShortcutOptions,
   ): Promise<HttpResponse> {
     this.#checkReady();
-    this.#writer.trim(performance.now());
+    if (this.#writer.oversized) this.#writer.trim(performance.now());
     const bytes = encodeRequest(this.#writer, method, path, init);
     const tail = this.#writer.tail, m = this.#writer.method;
     const signal = init.signal;

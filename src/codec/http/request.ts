@@ -465,6 +465,10 @@ export class RequestWriter {
   get grows(): number {
     return this.#sizer.grows;
   }
+  /** Whether the encoding buffer is larger than it starts (then {@link RequestWriter.trim} has work). */
+  get oversized(): boolean {
+    return this.#buf.length > MIN_BUFFER;
+  }
   /** Times the encoding buffer shrank. */
   get shrinks(): number {
     return this.#sizer.shrinks;

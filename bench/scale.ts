@@ -18,7 +18,9 @@
  * and everything else). For each
  * connection count, each client kind of `scale_client.ts`
  * (`SCALE_CLIENTS`: native `WebSocket`, nexus with its defaults, nexus
- * with the fixed 64 KiB buffer it had before adaptive buffers) runs in a
+ * with the fixed 64 KiB buffer it had before adaptive buffers, and raw
+ * socket reads without WebSocket parsing, the floor of any client written
+ * in JavaScript) runs in a
  * fresh process of its own, one after the other, against the same server,
  * and reports its memory per connection (RSS, heap, external), the
  * messages/s of all its connections together, and the longest gap any one

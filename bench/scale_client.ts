@@ -187,6 +187,44 @@ const native: ScaleClient = (url, i, stats) =>
     };
   });
 
+/**
+ * The floor of any client written in JavaScript: the socket, the upgrade
+ * request written by hand, then plain 1 KiB reads, one hit per read, no
+ * WebSocket parsing (a tick arrives alone in a read at these rates).
+ */
+const raw: ScaleClient = async (url, i, stats, caCerts) => {
+  const u = new URL(url);
+  const hostname = u.hostname, port = Number(u.port);
+  const conn = u.protocol === "wss:"
+    ? await Deno.connectTls({ hostname, port, caCerts })
+    : await Deno.connect({ hostname, port });
+  const key = btoa(
+    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+  );
+  await conn.write(new TextEncoder().encode(
+    `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+      `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  ));
+  const buf = new Uint8Array(1024);
+  const n = await conn.read(buf);
+  if (
+    n === null ||
+    !/^HTTP\/1\.1 101 /.test(new TextDecoder().decode(buf.subarray(0, 13)))
+  ) {
+    conn.close();
+    throw new Error(
+      `Expected a 101 answer, got ${n === null ? "the end" : "another"}`,
+    );
+  }
+  (async () => {
+    try {
+      for (let r; (r = await conn.read(buf)) !== null;) if (r > 0) stats.hit(i);
+    } catch { /* the process is ending */ }
+  })();
+  return { close: () => conn.close() };
+};
+
 /** The client kinds the bench compares, by name. */
 export const SCALE_CLIENTS: Record<string, ScaleClient> = {
   "native WebSocket": native,
@@ -194,6 +232,7 @@ export const SCALE_CLIENTS: Record<string, ScaleClient> = {
   "nexus, fixed 64 KiB buffer (before adaptive buffers)": nexus({
     minBufferCapacity: 65536,
   }),
+  "raw socket reads, no WebSocket parsing (the floor of a JS client)": raw,
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,6 +1,6 @@
 /**
  * Smoke test of the thousands-of-connections bench (`bench/scale.ts`) with
- * 50 connections: both client kinds run in their own processes against the
+ * 50 connections: three client kinds run in their own processes against the
  * feed server and report sane numbers. No timing assertions: the numbers
  * are checked for shape (finite, in range), not for speed.
  */
@@ -8,7 +8,11 @@ import assert from "node:assert/strict";
 import { runScale, scaleTable } from "../bench/scale.ts";
 
 Deno.test("the scale bench opens 50 connections per client kind and reports memory, rate and gaps", async () => {
-  const clients = ["native WebSocket", "nexus (defaults)"];
+  const clients = [
+    "native WebSocket",
+    "nexus (defaults)",
+    "raw socket reads, no WebSocket parsing (the floor of a JS client)",
+  ];
   const results = await runScale({
     connections: [50],
     clients,
@@ -42,4 +46,5 @@ Deno.test("the scale bench opens 50 connections per client kind and reports memo
   const table = scaleTable(results);
   assert.match(table, /\| 50 \| 50 ms \| native WebSocket \|/);
   assert.match(table, /\| 50 \| 50 ms \| nexus \(defaults\) \|/);
+  assert.match(table, /\| 50 \| 50 ms \| raw socket reads, /);
 });

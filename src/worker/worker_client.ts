@@ -346,7 +346,12 @@ export class WorkerClient {
   get closeReason(): string {
     return this.#reason;
   }
-  /** Bytes of messages in the send ring the Worker has not taken yet. */
+  /**
+   * Bytes of the send ring held by messages the Worker has not taken yet:
+   * their payloads plus each record's 8-byte header and padding to 8 bytes
+   * (and a filler record where one wrapped), so a little more than the
+   * payload bytes `WsClient.bufferedAmount` would count.
+   */
   get bufferedAmount(): number {
     const w = this.#tx.words;
     return (Atomics.load(w, RING_WRITE) - Atomics.load(w, RING_READ)) >>> 0;

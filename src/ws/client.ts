@@ -92,11 +92,6 @@ export function paceSends(ws: WsClient, interval: number): void {
   paceOf(ws, interval);
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-
 // Who reads the socket now: nobody, a recv(), or close() draining.
 const NOBODY = 0, RECV = 1, CLOSE = 2;
 
@@ -140,6 +135,7 @@ const NOBODY = 0, RECV = 1, CLOSE = 2;
 export class WsClient implements AsyncIterable<OwnedMessage> {
   #t: Transport;
   #rb: ReadBuf;
+  #readArray: Uint8Array; // the receive array the last socket read went to
   #reader: FrameReader;
   #writer = new FrameWriter();
   #sends: SendQueue;
@@ -151,7 +147,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #readOwner = NOBODY;
   #waitingSince = 0; // when a read began waiting on the socket, 0 when none
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed: Deferred | null = null; // made when someone waits for the end
+  #closed: PromiseWithResolvers<void> | null = null; // made when someone waits for the end
   #heartbeat: Heartbeat | undefined;
   #app: AppLayer | undefined;
   #stale: StaleWatchdog | undefined;
@@ -180,6 +176,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   ) {
     this.#t = transport;
     this.#rb = rb;
+    this.#readArray = rb.bytes;
     this.#reader = reader;
     this.#protocol = protocol;
     this.#cfg = cfg;
@@ -579,9 +576,10 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     const now = performance.now();
     if (this.#waitingSince === 0) this.#waitingSince = now;
     this.#noteLastMessage();
-    const rb = this.#rb, before = rb.bytes;
+    const rb = this.#rb;
     const view = rb.forRead(now);
-    if (rb.bytes !== before) {
+    if (rb.bytes !== this.#readArray) { // resized here, or for a large frame
+      this.#readArray = rb.bytes;
       this.#reader.release();
       forget(this.#msg);
     }
@@ -720,12 +718,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   /** Resolves once the connection is closed (now, when it already is). */
   #whenClosed(): Promise<void> {
     if (this.#life.phase === Phase.Closed) return Promise.resolve();
-    if (this.#closed === null) {
-      const d = {} as Deferred;
-      d.promise = new Promise<void>((r) => d.resolve = r);
-      this.#closed = d;
-    }
-    return this.#closed.promise;
+    return (this.#closed ??= Promise.withResolvers<void>()).promise;
   }
 
   /** The heartbeat's ping: only while open and not over the write mark. */

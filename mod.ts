@@ -2,7 +2,7 @@
  * `@x/nexus-ws`: the fastest WebSocket and HTTP/1.1 client on Deno.
  *
  * `connect()` opens a WebSocket whose `recv()` hands out views of one
- * preallocated receive buffer (no copy, no allocation per message);
+ * reused receive buffer (no copy, no allocation per message);
  * `HttpConnection` and `ClientPool` send REST requests on the same
  * machinery. The sans-IO codec is `@x/nexus-ws/codec`.
  *

@@ -9,14 +9,20 @@
  */
 
 import {
+  AppHeartbeatTimeoutError,
   ConnectionClosedError,
   HandshakeError,
   NetworkError,
   type NetworkPeer,
   type NetworkStage,
   ProtocolError,
+  ProxyError,
+  type ProxyFailure,
+  type ProxyProtocol,
+  StaleFeedError,
   TimeoutError,
 } from "../errors.ts";
+import { HeaderList } from "../codec/http/header_list.ts";
 
 /** The first message to the Worker: where to connect, how, and the two rings. */
 export interface Setup {
@@ -56,32 +62,48 @@ export interface ErrorData {
   host?: string;
   port?: number;
   peer?: NetworkPeer;
+  timeout?: number;
+  proxy?: string;
+  protocol?: ProxyProtocol;
+  failure?: ProxyFailure;
+  reply?: number;
+  /** A `HandshakeError`'s header fields. */
+  headers?: [string, string][];
   cause?: string;
 }
+
+/** The plain fields {@link errorData} copies (numbers, strings, booleans). */
+const FIELDS = [
+  "code",
+  "reason",
+  "clean",
+  "status",
+  "stage",
+  "host",
+  "port",
+  "peer",
+  "timeout",
+  "proxy",
+  "protocol",
+  "failure",
+  "reply",
+] as const;
 
 /** `err` as plain data (its cause kept as a message). */
 export function errorData(err: unknown): ErrorData {
   if (!(err instanceof Error)) return { name: "Error", message: String(err) };
   const e = err as Error & Partial<ErrorData>;
   const data: ErrorData = { name: e.name, message: e.message };
-  for (
-    const k of [
-      "code",
-      "reason",
-      "clean",
-      "status",
-      "stage",
-      "host",
-      "port",
-      "peer",
-    ] as const
-  ) {
+  for (const k of FIELDS) {
     if (
       typeof e[k] === "number" || typeof e[k] === "string" ||
       typeof e[k] === "boolean"
     ) {
       (data as unknown as Record<string, unknown>)[k] = e[k];
     }
+  }
+  if (err instanceof HandshakeError && err.headers.size > 0) {
+    data.headers = [...err.headers];
   }
   const cause: unknown = (err as Error).cause;
   if (cause !== undefined) {
@@ -94,8 +116,10 @@ export function errorData(err: unknown): ErrorData {
 
 /**
  * The typed error `data` describes: a {@link ProtocolError},
- * {@link ConnectionClosedError}, {@link TimeoutError},
- * {@link HandshakeError} or {@link NetworkError} as the Worker raised it
+ * {@link ConnectionClosedError}, {@link TimeoutError} (and its
+ * {@link AppHeartbeatTimeoutError} and {@link StaleFeedError}),
+ * {@link HandshakeError}, {@link NetworkError} or {@link ProxyError} as the
+ * Worker raised it
  * (same class, message and fields; the cause as an `Error` with its
  * message), `TypeError` / `RangeError`, else an `Error` of that name.
  */
@@ -116,8 +140,25 @@ export function errorFrom(data: ErrorData): Error {
       );
     case "TimeoutError":
       return new TimeoutError(data.message, options);
+    case "AppHeartbeatTimeoutError":
+      return new AppHeartbeatTimeoutError(data.timeout ?? 0, options);
+    case "StaleFeedError":
+      return new StaleFeedError(data.timeout ?? 0, options);
     case "HandshakeError":
-      return new HandshakeError(data.message, data.status, undefined, options);
+      return new HandshakeError(
+        data.message,
+        data.status,
+        headerList(data.headers),
+        options,
+      );
+    case "ProxyError":
+      return new ProxyError(data.message, {
+        proxy: data.proxy ?? "",
+        protocol: data.protocol ?? "http",
+        failure: data.failure ?? "protocol",
+        status: data.status,
+        reply: data.reply,
+      }, options);
     case "NetworkError":
       return networkError(data, options);
     case "TypeError":
@@ -128,6 +169,12 @@ export function errorFrom(data: ErrorData): Error {
   const err = new Error(data.message, options);
   err.name = data.name;
   return err;
+}
+
+function headerList(fields: [string, string][] | undefined): HeaderList {
+  const list = new HeaderList();
+  for (const [name, value] of fields ?? []) list.append(name, value);
+  return list;
 }
 
 function networkError(
@@ -176,7 +223,7 @@ type EndEvent = Extract<RingEvent, { type: "end" }>;
 /** `event` with its strings (but the error's class name) cut to `keep` characters. */
 function cutStrings(event: EndEvent, keep: number): EndEvent {
   const error: Record<string, unknown> | null = event.error &&
-    { ...event.error };
+    { ...event.error, headers: undefined };
   for (const k in error) {
     const v = error[k];
     if (k !== "name" && typeof v === "string") error[k] = v.slice(0, keep);

@@ -210,12 +210,15 @@ function keyOf(target: string | URL): string {
       `Expected a URL or "host:port", got ${JSON.stringify(String(target))}`,
     );
   }
-  if (!(target instanceof URL) && !target.includes("://") && u.port === "") {
+  // (the string's own port: the URL drops 80, ws:'s default)
+  if (
+    !(target instanceof URL) && !target.includes("://") && !/:\d+$/.test(target)
+  ) {
     throw new TypeError(
       `Expected "host:port" with a port, got ${JSON.stringify(target)}`,
     );
   }
-  return `${hostnameOf(u).toLowerCase()}:${portOf(u)}`;
+  return `${hostnameOf(u)}:${portOf(u)}`; // the URL lower-cases the name
 }
 
 /** The budget of `url`'s host:port (created with the defaults on first use). */

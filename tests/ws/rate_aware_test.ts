@@ -241,6 +241,10 @@ Deno.test("setConnectBudget checks its arguments and applies to a host:port, a U
   setConnectBudget("*", null);
   setConnectBudget("example.com:443", null);
   assert.equal(connectBudgetStats("example.com:443").attempts, 10);
+  // port 80 given: the URL it is parsed into drops it (ws:'s default)
+  setConnectBudget("Example.com:80", { attempts: 4, window: 50 });
+  assert.equal(connectBudgetStats("ws://example.com/").attempts, 4);
+  setConnectBudget("example.com:80", null);
   assert.throws(() => setConnectBudget("example.com", null), /with a port/);
   assert.throws(
     () => setConnectBudget("h:1", { attempts: 0, window: 1 }),

@@ -660,10 +660,12 @@ export class HttpConnection {
   /**
    * Where the next socket read goes. The receive buffer adapts its size
    * here (a read happens only while a request is in flight, after the last
-   * response's borrowed body was invalidated).
+   * response's borrowed body was invalidated), on the clock the request
+   * read at its start: a quiet window of `shrinkAfter` ms needs no finer
+   * time, and a read costs no clock call.
    */
   #readView(): Uint8Array {
-    return this.#rb.forRead(performance.now());
+    return this.#rb.forRead(this.#startedAt);
   }
 
   /**

@@ -19,7 +19,7 @@ import { HttpLimitError, HttpProtocolError } from "../errors.ts";
 import type { HeaderList } from "../codec/http/header_list.ts";
 import { PayloadDecoder } from "../codec/deflate/payload_decoder.ts";
 import { InflateError, InflateLimitError } from "../codec/deflate/errors.ts";
-import { checkZstdFrames } from "./zstd_frames.ts";
+import { checkZstdFrames } from "../codec/http/zstd_frames.ts";
 
 /** What the client asks for by default: the codings its own engine decodes. */
 export const DEFAULT_ACCEPT_ENCODING = "gzip, deflate";
@@ -150,6 +150,8 @@ export class ContentDecoder {
  * without an error (node:zlib's decoder in Deno 2.9.6 does not report a
  * truncated or corrupt stream). Its output is known to be within the bound
  * already: node:zlib produced the same bytes under `maxOutputLength`.
+ * (`DecompressionStream` alone cannot bound a bomb: it decodes a written
+ * chunk whole before the first read, 64 MiB for a 64 KiB br bomb.)
  */
 async function checkBrotli(
   body: Uint8Array,

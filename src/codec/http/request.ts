@@ -317,8 +317,7 @@ function twoHosts(): TypeError {
   );
 }
 
-/** Calls `fn` for each field of `h` (a record is walked without copying it). */
-/** Calls `fn` for each field of `h` (a record or an iterable of pairs), in order. */
+/** Calls `fn` for each field of `h` (a record or an iterable of pairs), in order, without copying it. */
 export function eachField(
   h: HttpHeadersInit,
   fn: (name: string, value: string) => void,

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
-import { checkZstdFrames } from "../../src/http/zstd_frames.ts";
+import { checkZstdFrames } from "../../src/codec/http/zstd_frames.ts";
 import { bookJson } from "../../bench/deflate_fixtures.ts";
-import { noise } from "../codec/_helpers.ts";
+import { noise } from "./_helpers.ts";
 
 const { ZSTD_c_checksumFlag } = zlib.constants as unknown as Record<
   string,

@@ -72,7 +72,11 @@ export interface WsStats {
   appPingsOut: number;
   /** Application heartbeat answers recognised. */
   appPongsIn: number;
-  /** Server application pings answered. */
+  /**
+   * Server application pings recognised by `appPingReply` (and hidden);
+   * each is answered unless the send buffer is over `maxBufferedAmount` or
+   * the connection is closing, as with RFC pongs.
+   */
   appPingsIn: number;
   /** The last application heartbeat round trip, or `null` before one. */
   appRtt: number | null;

@@ -15,12 +15,15 @@
 import { AppHeartbeatTimeoutError } from "../errors.ts";
 import {
   boolean,
+  bytes,
   check,
-  describe,
   func,
   integer,
+  oneOf,
+  required,
   type Rule,
   type Rules,
+  string,
 } from "../options.ts";
 import type { Message } from "./message.ts";
 import { MAX_TIMER_MS, overdue, Ticker } from "./ticker.ts";
@@ -105,18 +108,12 @@ export interface AppHeartbeatOptions {
 export type AppPingReply = (msg: Message) => string | Uint8Array | undefined;
 
 const APP_HEARTBEAT_FIELDS: Rules = {
-  message: (v, name) => {
-    if (
-      typeof v !== "string" && !(v instanceof Uint8Array) &&
-      typeof v !== "function"
-    ) {
-      throw new TypeError(
-        `Expected option "${name}" to be a string, a Uint8Array or a function returning one, got ${
-          describe(v)
-        }`,
-      );
-    }
-  },
+  message: oneOf(
+    "a string, a Uint8Array or a function returning one",
+    string,
+    bytes,
+    func,
+  ),
   interval: integer(1, MAX_TIMER_MS),
   isPong: func,
   timeout: integer(1, MAX_TIMER_MS),
@@ -126,14 +123,8 @@ const APP_HEARTBEAT_FIELDS: Rules = {
 /** The rule of {@link AppHeartbeatOptions}: fields checked, `message` and `interval` required. */
 export const appHeartbeatRule: Rule = (v, name) => {
   check(v, APP_HEARTBEAT_FIELDS, name);
+  required(v, ["message", "interval"], name);
   const o = v as Partial<AppHeartbeatOptions>;
-  for (const key of ["message", "interval"] as const) {
-    if (o[key] === undefined) {
-      throw new TypeError(
-        `Expected option "${name}.${key}" to be given, got undefined`,
-      );
-    }
-  }
   if (o.timeout !== undefined && o.isPong === undefined) {
     throw new TypeError(
       `Expected option "${name}.isPong" with "${name}.timeout" (an answer must be recognised to be awaited), got none`,

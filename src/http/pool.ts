@@ -11,7 +11,6 @@ import {
   type HttpConnectionOptions,
   type HttpRequestOptions,
   type HttpShortcutOptions,
-  type HttpStats,
   parseOrigin,
   sendRequest,
 } from "./connection.ts";
@@ -289,33 +288,18 @@ export class ClientPool {
    * what each {@link HttpConnection} keeps.
    */
   stats(): PoolStats {
-    const r = this.#retired;
-    const sum = {
-      requests: r.requests,
-      dials: r.dials,
-      reuses: r.reuses,
-      staleRetries: r.staleRetries,
-    };
-    let lastEnded = r.lastEnded, lastLatency = r.lastLatency;
-    for (const conn of this.#all) {
-      const s: HttpStats = conn.stats();
-      sum.requests += s.requests;
-      sum.dials += s.dials;
-      sum.reuses += s.reuses;
-      sum.staleRetries += s.staleRetries;
-      const ended = endedAt(conn);
-      if (ended > lastEnded) {
-        lastEnded = ended;
-        lastLatency = s.lastLatency;
-      }
-    }
+    const sum = Object.assign(new Retired(), this.#retired);
+    for (const conn of this.#all) sum.add(conn);
     return {
-      ...sum,
+      requests: sum.requests,
+      dials: sum.dials,
+      reuses: sum.reuses,
+      staleRetries: sum.staleRetries,
       inUse: this.busy,
       idle: this.idle,
       waiting: this.waiting,
       size: this.size,
-      lastLatency,
+      lastLatency: sum.lastLatency,
     };
   }
 

@@ -12,6 +12,7 @@ import { closePayload } from "../codec/ws/frame_writer.ts";
 import {
   CONNECT_RULES,
   type ConnectOptions,
+  DEFAULT_CLOSE_TIMEOUT,
   plan,
   wsUrl,
 } from "../ws/connect.ts";
@@ -314,7 +315,7 @@ export class WorkerClient {
     this.#tx = new Ring(setup.tx);
     this.#protocol = protocol;
     this.#closeTimeout = (setup.options.closeTimeout as number | undefined) ??
-      5000;
+      DEFAULT_CLOSE_TIMEOUT;
     this.#source = {
       payloadBytes: this.#rx.bytes,
       payloadStart: 0,

@@ -178,6 +178,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** `maxBufferedAmount` when not given: 1 MiB. */
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 1 << 20;
 
+/** `closeTimeout` when not given, in ms. */
+export const DEFAULT_CLOSE_TIMEOUT = 5000;
+
 const transportRule: Rule = (v, name) => {
   const t = v as Partial<Transport> | null;
   if (
@@ -304,7 +307,7 @@ export function plan(url: string | URL, options: ConnectOptions): Plan {
       autoPong: options.autoPong ?? true,
       onPing: options.onPing,
       onPong: options.onPong,
-      closeTimeout: options.closeTimeout ?? 5000,
+      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
       shrinkAfter: options.shrinkAfter ?? DEFAULT_SHRINK_AFTER,
       maxBufferedAmount: options.maxBufferedAmount ??
         DEFAULT_MAX_BUFFERED_AMOUNT,

@@ -25,6 +25,7 @@ import {
 } from "../codec/http/response.ts";
 import { dial, hostnameOf, portOf, type Transport } from "../transport.ts";
 import { parseProxyOption } from "../proxy.ts";
+import { closeQuietly } from "../socket.ts";
 import { abortError } from "../tunnel.ts";
 import { HttpResponse } from "./response.ts";
 import { ContentDecoder, DEFAULT_ACCEPT_ENCODING } from "./content_decoding.ts";
@@ -787,9 +788,7 @@ export class HttpConnection {
     this.#reused = false;
     this.#rb.clear();
     this.#reader.reset();
-    try {
-      t.close();
-    } catch { /* already closed */ }
+    closeQuietly(t);
   }
 
   #abort(reason: unknown): void {

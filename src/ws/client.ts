@@ -19,6 +19,7 @@ import type { DeflateParams } from "../codec/ws/deflate_negotiation.ts";
 import type { MessageDeflater } from "../codec/ws/permessage_deflate.ts";
 import { check } from "../options.ts";
 import type { Transport } from "../transport.ts";
+import { closeQuietly } from "../socket.ts";
 import {
   SEND_RULES,
   SendCompression,
@@ -709,9 +710,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
       life.error ??
         new ConnectionClosedError(life.code, life.reason, life.clean),
     );
-    try {
-      this.#t.close();
-    } catch { /* already closed */ }
+    closeQuietly(this.#t);
     this.#closed?.resolve();
   }
 

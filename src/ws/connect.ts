@@ -59,7 +59,7 @@ import {
   PER_MESSAGE_DEFLATE_RULE,
   type PerMessageDeflateOptions,
 } from "./compression.ts";
-import { writeAll } from "../socket.ts";
+import { closeQuietly, writeAll } from "../socket.ts";
 import { parseProxyOption, proxyRule } from "../proxy.ts";
 import type { ProxyUrl } from "../codec/proxy/url.ts";
 import { abortError } from "../tunnel.ts";
@@ -431,9 +431,7 @@ export async function connect(
       deflate,
     });
   } catch (err) {
-    try {
-      transport?.close();
-    } catch { /* already closed */ }
+    if (transport !== undefined) closeQuietly(transport);
     if (ac.signal.aborted) throw abortError(ac.signal.reason, err);
     throw err;
   } finally {

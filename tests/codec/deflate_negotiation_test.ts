@@ -81,15 +81,32 @@ Deno.test("window sizes outside 8-15 and an empty offer list are refused", () =>
     throwsA(
       () => encodeDeflateOffers([{ serverMaxWindowBits: bits }]),
       RangeError,
-      /serverMaxWindowBits.*8 to 15/,
+      /"permessage-deflate offer\.serverMaxWindowBits" to be an integer in \[8, 15\]/,
     );
     throwsA(
       () => encodeDeflateOffers([{ clientMaxWindowBits: bits }]),
       RangeError,
-      /clientMaxWindowBits.*8 to 15/,
+      /"permessage-deflate offer\.clientMaxWindowBits" to be an integer in \[8, 15\]/,
     );
   }
   throwsA(() => encodeDeflateOffers([]), TypeError);
+  // an unknown field or a takeover flag that is not a boolean is not ignored
+  throwsA(
+    () => encodeDeflateOffers([{ serverMaxWindowBit: 10 } as never]),
+    TypeError,
+    /serverMaxWindowBit/,
+  );
+  throwsA(
+    () => encodeDeflateOffers([{ serverNoContextTakeover: "yes" } as never]),
+    TypeError,
+    /serverNoContextTakeover/,
+  );
+  throwsA(
+    () =>
+      acceptDeflateAnswer("permessage-deflate", [{ clientMaxWindowBits: 16 }]),
+    RangeError,
+    /clientMaxWindowBits/,
+  );
 });
 
 Deno.test("the handshake request carries the offer, and none without offers", () => {

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { boolean, check, integer, type Rule } from "../../options.ts";
+import {
+  boolean,
+  check,
+  integer,
+  type Rule,
+  type Rules,
+} from "../../options.ts";
 import { isToken } from "../http/token.ts";
 
 /** The extension's name (RFC 7692 §7). */
@@ -78,25 +84,17 @@ export interface DeflateParams {
   readonly clientNoContextTakeover: boolean;
 }
 
+/** The fields of a {@link DeflateOffer} or {@link DeflateParams}. */
+const DEFLATE_FIELDS: Rules = {
+  serverMaxWindowBits: integer(8, 15),
+  serverNoContextTakeover: boolean,
+  clientMaxWindowBits: integer(8, 15),
+  clientNoContextTakeover: boolean,
+};
+
 /** The option rule of a {@link DeflateParams} object (the four fields checked). */
 export const DEFLATE_PARAMS_RULE: Rule = (v, name) =>
-  check(v, {
-    serverMaxWindowBits: integer(8, 15),
-    serverNoContextTakeover: boolean,
-    clientMaxWindowBits: integer(8, 15),
-    clientNoContextTakeover: boolean,
-  }, name);
-
-/** Throws `RangeError` unless `bits` is an integer window size 8-15. */
-function checkBits(bits: number | undefined, name: string): number {
-  if (bits === undefined) return 15;
-  if (!Number.isInteger(bits) || bits < 8 || bits > 15) {
-    throw new RangeError(
-      `Expected ${name} to be an integer from 8 to 15, got ${bits}`,
-    );
-  }
-  return bits;
-}
+  check(v, DEFLATE_FIELDS, name);
 
 /**
  * The `Sec-WebSocket-Extensions` value that makes `offers`, in preference
@@ -118,8 +116,9 @@ export function encodeDeflateOffers(offers: readonly DeflateOffer[]): string {
 }
 
 function encodeOffer(offer: DeflateOffer): string {
-  const client = checkBits(offer.clientMaxWindowBits, "clientMaxWindowBits");
-  const server = checkBits(offer.serverMaxWindowBits, "serverMaxWindowBits");
+  check(offer, DEFLATE_FIELDS, "permessage-deflate offer");
+  const client = offer.clientMaxWindowBits ?? 15;
+  const server = offer.serverMaxWindowBits ?? 15;
   let s = NAME;
   s += client < 15
     ? `; client_max_window_bits=${client}`
@@ -268,11 +267,8 @@ function readAnswer(ext: Extension): Answer | string {
  * message saying why it cannot be an acceptance of that offer.
  */
 function settle(a: Answer, offer: DeflateOffer): DeflateParams | string {
-  const wantServer = checkBits(
-    offer.serverMaxWindowBits,
-    "serverMaxWindowBits",
-  );
-  const client = checkBits(offer.clientMaxWindowBits, "clientMaxWindowBits");
+  const wantServer = offer.serverMaxWindowBits ?? 15;
+  const client = offer.clientMaxWindowBits ?? 15;
   if (offer.serverNoContextTakeover === true && !a.serverReset) {
     return "no server_no_context_takeover (it was offered, so an acceptance carries it)";
   }
@@ -320,6 +316,9 @@ export function acceptDeflateAnswer(
   answer: string | null,
   offers: readonly DeflateOffer[],
 ): DeflateParams | null {
+  for (const offer of offers) {
+    check(offer, DEFLATE_FIELDS, "permessage-deflate offer");
+  }
   if (answer === null) return null;
   const list = parseExtensions(answer);
   if (typeof list === "string") {

@@ -167,7 +167,7 @@ export class AppLayer {
   pingsOut = 0;
   /** Answers recognised by `isPong`. */
   pongsIn = 0;
-  /** Server application pings answered by `appPingReply`. */
+  /** Server application pings recognised by `appPingReply` (answered unless over the write mark). */
   pingsIn = 0;
   /** Last heartbeat round trip in ms (send to answer), -1 before the first. */
   rtt = -1;

@@ -31,6 +31,7 @@ import { acceptKey } from "../src/codec/ws/handshake.ts";
 import { buildBlock, FRAME_BYTES, TICK_BYTES } from "./feed_server.ts";
 import { spawnServer, stdinClosed } from "./server_process.ts";
 import { compressMessages } from "./zlib_sync.ts";
+import { readRequest, writeAll } from "./server_upgrade.ts";
 
 /** Tick frames back to back, and where each one ends. */
 export interface TickFrames {
@@ -112,36 +113,6 @@ export function wireBytesPerTick(s: TickStream): number {
 
 const encoder = new TextEncoder();
 const CLOSE_1000 = new Uint8Array([0x88, 0x02, 0x03, 0xe8]);
-
-async function writeAll(conn: Deno.Conn, p: Uint8Array): Promise<void> {
-  for (let off = 0; off < p.length;) off += await conn.write(p.subarray(off));
-}
-
-/** The request head's target and fields (lower-cased names); null when the peer left. */
-async function readRequest(
-  conn: Deno.Conn,
-): Promise<{ target: string; fields: Map<string, string> } | null> {
-  const buf = new Uint8Array(16384);
-  let len = 0;
-  while (len < buf.length) {
-    const n = await conn.read(buf.subarray(len));
-    if (n === null) return null;
-    len += n;
-    const text = new TextDecoder().decode(buf.subarray(0, len));
-    const end = text.indexOf("\r\n\r\n");
-    if (end < 0) continue;
-    const [line, ...rest] = text.slice(0, end).split("\r\n");
-    const fields = new Map<string, string>();
-    for (const f of rest) {
-      const i = f.indexOf(":");
-      if (i > 0) {
-        fields.set(f.slice(0, i).trim().toLowerCase(), f.slice(i + 1).trim());
-      }
-    }
-    return { target: line.split(" ")[1] ?? "/", fields };
-  }
-  return null;
-}
 
 /** The server window of the first permessage-deflate offer (15 without one), 0: none. */
 function offeredWindow(extensions: string | undefined): number {

@@ -26,9 +26,32 @@
 import {
   connect,
   type ConnectOptions,
+  matchPrefix,
+  matchText,
   type Transport,
   type WsClient,
 } from "../mod.ts";
+
+const isPing = matchPrefix('{"ping":');
+
+/**
+ * The application liveness options the benches run the in-place loop with
+ * (by label), their intervals an hour: what is measured is the per-message
+ * cost of the matchers.
+ */
+export const LIVENESS_OPTIONS: [string, ConnectOptions][] = [
+  ['appHeartbeat { isPong: matchText("pong") }', {
+    appHeartbeat: {
+      message: "ping",
+      interval: 3_600_000,
+      isPong: matchText("pong"),
+    },
+  }],
+  [`appPingReply with matchPrefix('{"ping":')`, {
+    appPingReply: (m) => isPing(m) ? "pong" : undefined,
+  }],
+  ["staleTimeout", { staleTimeout: 3_600_000 }],
+];
 
 /** What a receive loop saw. */
 export interface FeedResult {

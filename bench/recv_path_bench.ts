@@ -27,7 +27,8 @@
  */
 
 import { acceptKey } from "../src/codec/ws/handshake.ts";
-import { type ConnectOptions, matchPrefix, matchText } from "../mod.ts";
+import type { ConnectOptions } from "../mod.ts";
+import { LIVENESS_OPTIONS } from "./feed_clients.ts";
 
 type Connect = typeof import("../mod.ts").connect;
 
@@ -171,20 +172,6 @@ for (const [name, loop] of LOOPS) {
   }
 }
 
-const isPing = matchPrefix('{"ping":');
-const LIVENESS: [string, ConnectOptions][] = [
-  ['appHeartbeat { isPong: matchText("pong") }', {
-    appHeartbeat: {
-      message: "ping",
-      interval: 3_600_000,
-      isPong: matchText("pong"),
-    },
-  }],
-  [`appPingReply with matchPrefix('{"ping":')`, {
-    appPingReply: (m) => isPing(m) ? "pong" : undefined,
-  }],
-  ["staleTimeout", { staleTimeout: 3_600_000 }],
-];
 const livenessGroup = `${IN_PLACE}, with application liveness options`;
 Deno.bench({
   name: `${IN_PLACE}, no options`,
@@ -194,7 +181,7 @@ Deno.bench({
   warmup: 5,
   fn: async () => await inPlace(a),
 });
-for (const [what, options] of LIVENESS) {
+for (const [what, options] of LIVENESS_OPTIONS) {
   Deno.bench({
     name: `${IN_PLACE}, ${what}`,
     group: livenessGroup,

@@ -48,24 +48,38 @@ async function readHead(conn: Deno.Conn): Promise<string | null> {
 }
 
 /**
+ * Reads a request head: its target and its fields (names lower-cased);
+ * `null` when the peer left or sent junk.
+ */
+export async function readRequest(
+  conn: Deno.Conn,
+): Promise<{ target: string; fields: Map<string, string> } | null> {
+  const head = await readHead(conn);
+  if (head === null) return null;
+  const [requestLine, ...lines] = head.slice(0, head.indexOf("\r\n\r\n"))
+    .split("\r\n");
+  const fields = new Map<string, string>();
+  for (const line of lines) {
+    const i = line.indexOf(":");
+    if (i > 0) {
+      fields.set(
+        line.slice(0, i).trim().toLowerCase(),
+        line.slice(i + 1).trim(),
+      );
+    }
+  }
+  return { target: requestLine.split(" ")[1] ?? "/", fields };
+}
+
+/**
  * Reads the upgrade request and answers it with `101`. Resolves with the
  * request target as a URL (path and query), or `null` when the client left
  * or sent no `Sec-WebSocket-Key` (answered with `400`).
  */
 export async function upgrade(conn: Deno.Conn): Promise<URL | null> {
-  const head = await readHead(conn);
-  if (head === null) return null;
-  const [requestLine, ...lines] = head.split("\r\n");
-  const target = requestLine.split(" ")[1] ?? "/";
-  let key = "";
-  for (const line of lines) {
-    const i = line.indexOf(":");
-    if (
-      i > 0 && line.slice(0, i).trim().toLowerCase() === "sec-websocket-key"
-    ) {
-      key = line.slice(i + 1).trim();
-    }
-  }
+  const req = await readRequest(conn);
+  if (req === null) return null;
+  const key = req.fields.get("sec-websocket-key") ?? "";
   if (!key) {
     await writeAll(
       conn,
@@ -84,7 +98,7 @@ export async function upgrade(conn: Deno.Conn): Promise<URL | null> {
         )}\r\n\r\n`,
     ),
   );
-  return new URL(target, "http://bench.local");
+  return new URL(req.target, "http://bench.local");
 }
 
 /** One client frame, unmasked: `payload` is a view valid until the next read. */

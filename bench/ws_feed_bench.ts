@@ -57,6 +57,7 @@ import {
   FEED_LOOPS,
   type FeedLoop,
   type FeedResult,
+  LIVENESS_OPTIONS,
   NATIVE_STRING,
   NEXUS_IN_PLACE,
   recvNative,
@@ -64,7 +65,6 @@ import {
   recvRawTls,
   type Work,
 } from "./feed_clients.ts";
-import { type ConnectOptions, matchPrefix, matchText } from "../mod.ts";
 import { NPM_FEED_LOOPS } from "./feed_clients_npm.ts";
 
 /** Messages received per iteration. */
@@ -111,24 +111,10 @@ for (const work of ["string", "json", "bytes"] satisfies Work[]) {
   }
 }
 
-const isPing = matchPrefix('{"ping":');
-const LIVENESS: [string, ConnectOptions][] = [
-  ['appHeartbeat { isPong: matchText("pong") }', {
-    appHeartbeat: {
-      message: "ping",
-      interval: 3_600_000,
-      isPong: matchText("pong"),
-    },
-  }],
-  [`appPingReply with matchPrefix('{"ping":')`, {
-    appPingReply: (m) => isPing(m) ? "pong" : undefined,
-  }],
-  ["staleTimeout", { staleTimeout: 3_600_000 }],
-];
 const livenessGroup =
   "ws feed, the in-place loop with application liveness options";
 bench(livenessGroup, NEXUS_IN_PLACE, true);
-for (const [what, client] of LIVENESS) {
+for (const [what, client] of LIVENESS_OPTIONS) {
   Deno.bench({
     name: `${NEXUS_IN_PLACE.label}, ${what}`,
     group: livenessGroup,

@@ -6,22 +6,12 @@ import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
 import { checkZstdFrames } from "../../src/codec/http/zstd_frames.ts";
 import { bookJson } from "../../bench/deflate_fixtures.ts";
-import { noise } from "./_helpers.ts";
+import { concat, noise } from "./_helpers.ts";
 
 const { ZSTD_c_checksumFlag } = zlib.constants as unknown as Record<
   string,
   number
 >;
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 const zstd = (b: Uint8Array, checksum = false) =>
   new Uint8Array(zlib.zstdCompressSync(b, {
@@ -43,7 +33,7 @@ const SAMPLES: [string, Uint8Array][] = [
   ["empty", zstd(new Uint8Array(0))],
   [
     "two frames and a skippable one",
-    concat(zstd(bookJson(3000)), skippable(5), zstd(noise(100))),
+    concat([zstd(bookJson(3000)), skippable(5), zstd(noise(100))]),
   ],
 ];
 
@@ -77,9 +67,9 @@ Deno.test("bytes after the last frame, another magic or a reserved block type fa
   const b = zstd(bookJson(3000));
   for (
     const bad of [
-      concat(b, new Uint8Array([0])),
-      concat(b, new Uint8Array([1, 2, 3, 4, 5])),
-      concat(new Uint8Array([0x28, 0xb5, 0x2f, 0xfe]), b.subarray(4)),
+      concat([b, new Uint8Array([0])]),
+      concat([b, new Uint8Array([1, 2, 3, 4, 5])]),
+      concat([new Uint8Array([0x28, 0xb5, 0x2f, 0xfe]), b.subarray(4)]),
       new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x07, 0x00, 0x00]),
       new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x08, 0x00, 0x01, 0x00, 0x00]),
     ]

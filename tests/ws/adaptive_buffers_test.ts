@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HttpConnection } from "../../mod.ts";
-import { decodeClientFrames } from "../codec/_helpers.ts";
+import { concat, decodeClientFrames } from "../codec/_helpers.ts";
 import { openMemory } from "../support/memory_transport.ts";
 import { serverFrame } from "../support/raw_server.ts";
 import { expectedBytes, startDenoServer } from "../support/http_servers.ts";
@@ -23,14 +23,7 @@ const tick = (i: number) =>
   enc.encode(`{"s":"BTC-USD","seq":${i},"pad":"${"x".repeat(40)}"}`);
 
 function frames(payloads: Uint8Array[]): Uint8Array {
-  const parts = payloads.map((p) => serverFrame(2, p));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concat(payloads.map((p) => serverFrame(2, p)));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -358,13 +351,3 @@ Deno.test("fuzz: whatever the message sizes, fragmentation, chunking and rate, a
     `${grows} grows, ${shrinks} shrinks`,
   );
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}

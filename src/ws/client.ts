@@ -96,6 +96,11 @@ export function paceSends(ws: WsClient, interval: number): void {
 // Who reads the socket now: nobody, a recv(), or close() draining.
 const NOBODY = 0, RECV = 1, CLOSE = 2;
 
+// What tryRecv() may do (the receive path's one check): parse frames,
+// parse them through the application layer, or nothing (the socket is
+// being read, or the connection is past CloseSent).
+const PARSE = 0, PARSE_APP = 1, SHUT = 2;
+
 /**
  * An open WebSocket connection (client side). Get one from {@link connect}.
  *
@@ -146,14 +151,13 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
   #protocol: string;
   #life = new Lifecycle();
   #readOwner = NOBODY;
+  #gate = PARSE; // follows #readOwner, the phase and #app: see #regate()
   #waitingSince = 0; // when a read began waiting on the socket, 0 when none
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closed: PromiseWithResolvers<void> | null = null; // made when someone waits for the end
   #heartbeat: Heartbeat | undefined;
   #app: AppLayer | undefined;
   #stale: StaleWatchdog | undefined;
-  /** The parser in use: {@link WsClient.#parseFrames}, or {@link WsClient.#parseApp} with an application layer. */
-  #parse: () => number;
   #messagesIn = 0;
   #bytesIn: number;
   #readAt: number; // when the last socket read returned (performance.now())
@@ -194,8 +198,8 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     );
     this.#bytesIn = rb.length; // what followed the handshake's head
     this.#openedAt = this.#readAt = performance.now();
-    this.#parse = this.#parseFrames;
     this.#startLiveness(cfg);
+    this.#regate();
   }
 
   static {
@@ -219,8 +223,6 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         waitingSince,
         fail: (error) => this.#on(Event.AppHeartbeatFailed, { error }),
       });
-      // Only now does the receive path look at each data message.
-      this.#parse = this.#parseApp;
     }
     if (cfg.staleTimeout !== undefined) {
       this.#stale = new StaleWatchdog(cfg.staleTimeout, {
@@ -330,8 +332,9 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    */
   tryRecv(): Message | undefined {
     const msg = this.#msg;
-    if (this.#readOwner === NOBODY && this.#life.phase <= Phase.CloseSent) {
-      const op = this.#parse();
+    const gate = this.#gate;
+    if (gate !== SHUT) {
+      const op = gate === PARSE ? this.#parseFrames() : this.#parseApp();
       if (op === Opcode.Text || op === Opcode.Binary) {
         lend(msg);
         return msg;
@@ -476,18 +479,18 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    * message comes (a quiet feed's pings would pile up without bound).
    */
   #fetch(): Promise<Message | null> {
-    this.#readOwner = RECV;
+    this.#own(RECV);
     return this.#t.read(this.#readView()).then(this.#onRead, this.#onReadError);
   }
 
   #onRead = (n: number | null): Message | null | Promise<Message | null> => {
-    this.#readOwner = NOBODY;
+    this.#own(NOBODY);
     this.#afterRead(n);
     return this.#afterFetch();
   };
 
   #onReadError = (err: unknown): Message | null | Promise<Message | null> => {
-    this.#readOwner = NOBODY;
+    this.#own(NOBODY);
     this.#afterRead(null, err as Error);
     return this.#afterFetch();
   };
@@ -508,6 +511,26 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     return this.#read(RECV);
   }
 
+  /** Who reads the socket from now on: {@link WsClient.#gate} follows. */
+  #own(owner: number): void {
+    this.#readOwner = owner;
+    this.#regate();
+  }
+
+  /**
+   * Works out what `tryRecv()` may do from who reads the socket, the phase
+   * and whether the application layer is configured, so that the receive
+   * path checks one field. Called whenever one of them changes.
+   */
+  #regate(): void {
+    this.#gate =
+      this.#readOwner !== NOBODY || this.#life.phase > Phase.CloseSent
+        ? SHUT
+        : this.#app === undefined
+        ? PARSE
+        : PARSE_APP;
+  }
+
   /** Takes in what a socket read gave: `n` bytes, or the end of the stream (`null`). */
   #afterRead(n: number | null, cause?: Error): void {
     if (n === null) this.#on(Event.SocketEnd, { error: cause });
@@ -526,7 +549,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
    */
   async #read(owner: number): Promise<Message | null> {
     const msg = this.#msg;
-    this.#readOwner = owner;
+    this.#own(owner);
     try {
       for (;;) {
         const phase = this.#life.phase;
@@ -535,7 +558,9 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
           await this.#drainUntilEnd();
           continue;
         }
-        const op = this.#parse();
+        const op = this.#app === undefined
+          ? this.#parseFrames()
+          : this.#parseApp();
         if (op === Opcode.Text || op === Opcode.Binary) {
           if (owner === RECV) {
             lend(msg);
@@ -554,7 +579,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
         }
       }
     } finally {
-      this.#readOwner = NOBODY;
+      this.#own(NOBODY);
       this.#waitingSince = 0;
     }
   }
@@ -655,6 +680,7 @@ export class WsClient implements AsyncIterable<OwnedMessage> {
     const from = life.on(event, detail);
     const to = life.phase;
     if (to === from) return;
+    this.#regate();
     const sends = this.#sends;
     switch (to) {
       case Phase.CloseSent: // the caller's close frame is already encoded

@@ -441,6 +441,26 @@ Deno.test("invalid text fails with 1007 mid-fragment, before the fragment comple
   expectError(stream, 1007);
 });
 
+Deno.test("text checked while its frame was partial does not excuse the next frame from the check", () => {
+  // The first frame's first 30 bytes are checked while it is partial; once
+  // it completes, the next frame (invalid at byte 3) is checked from byte 0.
+  const first = frame({ op: Text, payload: asciiText(60) });
+  const bad = frame({ op: Text, payload: bytes("abc", 0xff, asciiText(40)) });
+  for (const head of [0x81, 0x82]) {
+    const second = bad.slice();
+    second[0] = head;
+    const rb = new ReadBuf();
+    const reader = new FrameReader();
+    rb.push(first.subarray(0, 32));
+    strictEqual(reader.next(rb), NEED_MORE);
+    rb.push(concat([first.subarray(32), second]));
+    strictEqual(reader.next(rb), Text);
+    strictEqual(reader.text(), asciiText(60));
+    if (head === 0x82) strictEqual(reader.next(rb), Binary);
+    else throwsA(() => reader.next(rb), ProtocolError, /UTF-8/);
+  }
+});
+
 Deno.test("a partial frame whose text could still be valid is not an error", () => {
   const head = frame({ op: Text, payload: pattern(100) }).subarray(0, 2);
   expectEvents(bytes(head, "ab", 0xf0, 0x9f, 0x98), [], 7);

@@ -327,52 +327,88 @@ export class FrameReader {
       const s = rb.start;
       const avail = rb.end - s;
       if (avail < 2) return NEED_MORE;
-      const b0 = b[s], b1 = b[s + 1];
-      const op = b0 & 0x0f;
-      // One test for the usual frame: no RSV bits, unmasked, a text or
-      // binary frame outside a fragmented message (or a continuation inside).
+      const b0 = b[s], len = b[s + 1];
+      // The usual event, kept small enough for V8 to inline this method: a
+      // whole unfragmented text or binary frame with a 7-bit length (no
+      // RSV bits, unmasked), outside a fragmented message, and for text
+      // all ASCII. Anything else takes the general path.
       if (
-        ((b0 & 0x70) | (b1 & 0x80)) !== 0 || op > Opcode.Binary ||
-        (op === Opcode.Continuation) === (this.#msgOpcode === 0)
+        (b0 === 0x82 || b0 === 0x81) && len < 126 && avail >= len + 2 &&
+        this.#msgOpcode === 0 && len <= this.#maxMessageSize
       ) {
-        if ((b0 & 0x70) !== 0) {
-          const kind = this.#compressed(rb, b0, b1, op);
-          if (kind !== 0) return kind;
-          continue;
+        const p1 = s + 2 + len;
+        if (b0 === 0x82 || this.#isAscii(b, s + 2, p1)) {
+          this.frames++;
+          this.#validated = 0; // a partial call may have checked some
+          this.#pending = len + 2;
+          this.payloadBytes = b;
+          this.payloadStart = s + 2;
+          this.payloadEnd = p1;
+          this.ascii = b0 === 0x81;
+          return b0 & 0x0f;
         }
-        checkHeader(b0, b1, op, this.#msgOpcode);
       }
-      let len = b1 & 0x7f, hl = 2;
-      if (len >= 126) {
-        hl = len === 126 ? 4 : 10;
-        if (avail < hl) return NEED_MORE;
-        len = extendedLength(b, s, hl);
-      }
-      const text = op === Opcode.Text ||
-        (op === Opcode.Continuation && this.#msgOpcode === Opcode.Text);
-      if (
-        op < Opcode.Close &&
-        (op === Opcode.Continuation ? this.#asmLen + len : len) >
-          this.#maxMessageSize
-      ) this.#tooBig(op, len);
-      const frameLen = hl + len;
-      if (avail < frameLen) return this.#partial(rb, text, op, hl, frameLen);
-      const p0 = s + hl, p1 = p0 + len;
-      const fin = (b0 & 0x80) !== 0;
-      this.frames++;
-      if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
-      const ascii = text && this.#validateText(b, op, fin, p0, p1);
-      if (fin && op !== Opcode.Continuation) {
-        this.#pending = frameLen;
-        this.payloadBytes = b;
-        this.payloadStart = p0;
-        this.payloadEnd = p1;
-        this.ascii = ascii;
-        return op;
-      }
-      const kind = this.#fragment(rb, b, op, fin, p0, p1, frameLen);
+      const kind = this.#frame(rb, b, s, avail);
       if (kind !== 0) return kind;
     }
+  }
+
+  /**
+   * Whether `b[from, to)` is all ASCII by the 32-bit word scan (false
+   * also when `b` cannot be scanned by words: the general path decides).
+   */
+  #isAscii(b: Uint8Array, from: number, to: number): boolean {
+    if (this.#wordsOf !== b) this.#wordsFor(b);
+    return this.#aligned && asciiEnd(b, this.#words, from, to) === to;
+  }
+
+  /**
+   * The general path of {@link FrameReader.next} for the frame at
+   * `rb.start` (`avail` ≥ 2 bytes there): an event's opcode, `NEED_MORE`,
+   * or 0 when the frame was consumed without completing an event (a
+   * fragment, a compressed frame in progress).
+   */
+  #frame(rb: ReadBuf, b: Uint8Array, s: number, avail: number): number {
+    const b0 = b[s], b1 = b[s + 1];
+    const op = b0 & 0x0f;
+    // One test for the usual frame: no RSV bits, unmasked, a text or
+    // binary frame outside a fragmented message (or a continuation inside).
+    if (
+      ((b0 & 0x70) | (b1 & 0x80)) !== 0 || op > Opcode.Binary ||
+      (op === Opcode.Continuation) === (this.#msgOpcode === 0)
+    ) {
+      if ((b0 & 0x70) !== 0) return this.#compressed(rb, b0, b1, op);
+      checkHeader(b0, b1, op, this.#msgOpcode);
+    }
+    let len = b1 & 0x7f, hl = 2;
+    if (len >= 126) {
+      hl = len === 126 ? 4 : 10;
+      if (avail < hl) return NEED_MORE;
+      len = extendedLength(b, s, hl);
+    }
+    const text = op === Opcode.Text ||
+      (op === Opcode.Continuation && this.#msgOpcode === Opcode.Text);
+    if (
+      op < Opcode.Close &&
+      (op === Opcode.Continuation ? this.#asmLen + len : len) >
+        this.#maxMessageSize
+    ) this.#tooBig(op, len);
+    const frameLen = hl + len;
+    if (avail < frameLen) return this.#partial(rb, text, op, hl, frameLen);
+    const p0 = s + hl, p1 = p0 + len;
+    const fin = (b0 & 0x80) !== 0;
+    this.frames++;
+    if (op >= Opcode.Close) return this.#control(b, op, p0, p1, frameLen);
+    const ascii = text && this.#validateText(b, op, fin, p0, p1);
+    if (fin && op !== Opcode.Continuation) {
+      this.#pending = frameLen;
+      this.payloadBytes = b;
+      this.payloadStart = p0;
+      this.payloadEnd = p1;
+      this.ascii = ascii;
+      return op;
+    }
+    return this.#fragment(rb, b, op, fin, p0, p1, frameLen);
   }
 
   /** Refuses a data frame that makes the message exceed `maxMessageSize`. */

@@ -80,13 +80,22 @@ async function runClient(
 ): Promise<ScaleResult> {
   const flags = ["--quiet", "--no-config", "--allow-net", "--allow-read"];
   if (native && job.caFile !== undefined) flags.push(`--cert=${job.caFile}`);
-  const cmd = withFdLimit(Deno.execPath(), [
+  return await runReport<ScaleResult>(job.client, [
     "run",
     ...flags,
     `--v8-flags=${["--expose-gc", ...v8Flags].join(",")}`,
     CLIENT_MODULE,
     JSON.stringify(job),
   ]);
+}
+
+/**
+ * Runs `deno <args>` with the open-file limit raised (a child process of
+ * its own, `client` naming it in errors) and resolves with the JSON of the
+ * last line it printed.
+ */
+export async function runReport<T>(client: string, args: string[]): Promise<T> {
+  const cmd = withFdLimit(Deno.execPath(), args);
   const out = await new Deno.Command(cmd.command, {
     args: cmd.args,
     stdin: "null",
@@ -96,7 +105,7 @@ async function runClient(
   const text = new TextDecoder().decode(out.stdout).trim();
   if (!out.success || text === "") {
     throw new Error(
-      `Expected the ${job.client} process to report, got exit code ${out.code}: ${
+      `Expected the ${client} process to report, got exit code ${out.code}: ${
         new TextDecoder().decode(out.stderr).slice(-2000)
       }`,
     );

@@ -192,7 +192,15 @@ const native: ScaleClient = (url, i, stats) =>
  * request written by hand, then plain 1 KiB reads, one hit per read, no
  * WebSocket parsing (a tick arrives alone in a read at these rates).
  */
-const raw: ScaleClient = async (url, i, stats, caCerts) => {
+/**
+ * A socket upgraded to a WebSocket by hand (the request written, the 101
+ * answer read into `buf`), for the clients that read frames themselves.
+ */
+export async function rawUpgrade(
+  url: string,
+  buf: Uint8Array,
+  caCerts?: string[],
+): Promise<Deno.Conn> {
   const u = new URL(url);
   const hostname = u.hostname, port = Number(u.port);
   const conn = u.protocol === "wss:"
@@ -206,7 +214,6 @@ const raw: ScaleClient = async (url, i, stats, caCerts) => {
       `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   ));
-  const buf = new Uint8Array(1024);
   const n = await conn.read(buf);
   if (
     n === null ||
@@ -217,6 +224,12 @@ const raw: ScaleClient = async (url, i, stats, caCerts) => {
       `Expected a 101 answer, got ${n === null ? "the end" : "another"}`,
     );
   }
+  return conn;
+}
+
+const raw: ScaleClient = async (url, i, stats, caCerts) => {
+  const buf = new Uint8Array(1024);
+  const conn = await rawUpgrade(url, buf, caCerts);
   (async () => {
     try {
       for (let r; (r = await conn.read(buf)) !== null;) if (r > 0) stats.hit(i);

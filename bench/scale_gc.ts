@@ -34,9 +34,13 @@
 import { parseArgs } from "node:util";
 import { getHeapSpaceStatistics } from "node:v8";
 import { startFeedServer } from "./feed_server.ts";
-import { withFdLimit } from "./server_process.ts";
-import { periodFor } from "./scale.ts";
-import { SCALE_CLIENTS, type ScaleClient, Stats } from "./scale_client.ts";
+import { periodFor, runReport } from "./scale.ts";
+import {
+  rawUpgrade,
+  SCALE_CLIENTS,
+  type ScaleClient,
+  Stats,
+} from "./scale_client.ts";
 
 /** What a child process runs. */
 interface GcJob {
@@ -67,18 +71,8 @@ interface GcResult {
 const opReads: ScaleClient = async (url, i, stats) => {
   // deno-lint-ignore no-explicit-any
   const core = (Deno as any)[(Deno as any).internal].core;
-  const u = new URL(url);
-  const conn = await Deno.connect({ hostname: u.hostname, port: +u.port });
-  const key = btoa(
-    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
-  );
-  await conn.write(new TextEncoder().encode(
-    `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
-      `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  ));
   const buf = new Uint8Array(1024);
-  await conn.read(buf); // the 101 answer
+  const conn = await rawUpgrade(url, buf);
   const rid = (conn as unknown as Record<symbol, number>)[
     core.internalRidSymbol
   ];
@@ -160,32 +154,16 @@ async function runJob(job: GcJob): Promise<GcResult> {
 
 /** Runs `job` in a child process of its own. */
 async function runChild(job: GcJob): Promise<GcResult> {
-  const self = new URL(import.meta.url).pathname;
-  const cmd = withFdLimit(Deno.execPath(), [
+  return await runReport<GcResult>(job.client, [
     "run",
     "--quiet",
     "--no-config",
     "--allow-net",
     "--allow-read",
     "--v8-flags=--expose-gc",
-    self,
+    new URL(import.meta.url).pathname,
     JSON.stringify(job),
   ]);
-  const out = await new Deno.Command(cmd.command, {
-    args: cmd.args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (!out.success || text === "") {
-    throw new Error(
-      `Expected the ${job.client} process to report, got exit code ${out.code}: ${
-        new TextDecoder().decode(out.stderr).slice(-2000)
-      }`,
-    );
-  }
-  return JSON.parse(text.split("\n").at(-1)!);
 }
 
 if (import.meta.main) {

@@ -331,7 +331,8 @@ export class FrameReader {
       // The usual event, kept small enough for V8 to inline this method: a
       // whole unfragmented text or binary frame with a 7-bit length (no
       // RSV bits, unmasked), outside a fragmented message, and for text
-      // all ASCII. Anything else takes the general path.
+      // all ASCII (0x81 / 0x82: FIN and the Text / Binary opcode, nothing
+      // else set). Anything else takes the general path.
       if (
         (b0 === 0x82 || b0 === 0x81) && len < 126 && avail >= len + 2 &&
         this.#msgOpcode === 0 && len <= this.#maxMessageSize

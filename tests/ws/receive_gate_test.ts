@@ -67,11 +67,11 @@ for (const [kind, options] of KINDS) {
 
 Deno.test("tryRecv() from an onPing callback while close() reads the socket returns nothing", async () => {
   const seen: (string | undefined)[] = [];
-  let ws: WsClient | undefined;
-  const { ws: client, server } = await openMemory({
-    onPing: () => seen.push(ws!.tryRecv()?.text()),
+  const box: { ws?: WsClient } = {};
+  const { ws, server } = await openMemory({
+    onPing: () => seen.push(box.ws!.tryRecv()?.text()),
   });
-  ws = client;
+  box.ws = ws;
   const closing = ws.close(); // waits for the server's answer on the socket
   await server.written(1); // our close frame
   server.send(concat([
